@@ -1,0 +1,197 @@
+package handler_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/prewarm/prewarm/config"
+	"github.com/prewarm/prewarm/handler"
+	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/provision"
+	"github.com/prewarm/prewarm/results"
+)
+
+// start is the fake time every handler test begins at.
+var start = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+const testAccount = "123456789012"
+
+// env is prewarm wired to an in-process emulator over HTTP with the real SDK
+// clients, on a fake clock that the handler's own waits advance.
+type env struct {
+	t       testing.TB
+	srv     *localaws.Server
+	url     string
+	clk     *clock.Fake
+	lambda  *lambdasvc.Client
+	sqs     *sqs.Client
+	control *provision.Controller
+	cfg     config.Config
+	h       *handler.Handler
+}
+
+type envOption func(*envSettings)
+
+type envSettings struct {
+	vars  map[string]string
+	world func(*localaws.World)
+	opts  localaws.Options
+}
+
+func withEnv(name, value string) envOption {
+	return func(s *envSettings) { s.vars[name] = value }
+}
+
+func withWorld(f func(*localaws.World)) envOption {
+	return func(s *envSettings) { s.world = f }
+}
+
+func withFaults(f localaws.Faults) envOption {
+	return func(s *envSettings) { s.opts.Faults = f }
+}
+
+func newEnv(t testing.TB, opts ...envOption) *env {
+	t.Helper()
+	s := envSettings{vars: map[string]string{
+		"ALLOWED_FUNCTIONS": "my-function,checkout-*,orders-worker,broken-function",
+		"MAX_CONCURRENCY":   "100",
+		"POLICY":            `{"checkout-*":{"default":10,"max":50}}`,
+		"WAIT_SECONDS":      "20",
+		"TRACK_TIMEOUT":     "15m",
+		"CONTROL_PLANE_RPS": "1000",
+		"AWS_REGION":        "us-east-1",
+	}, opts: localaws.Options{ControlPlaneRPS: -1, Seed: 1}}
+	for _, o := range opts {
+		o(&s)
+	}
+	clk := clock.NewFake(start)
+	s.opts.Clock = clk
+	world := localaws.DefaultWorld()
+	if s.world != nil {
+		s.world(&world)
+	}
+	srv, url := localaws.StartTest(t, world, s.opts)
+	if _, ok := s.vars["RESULTS_QUEUE_URL"]; !ok {
+		s.vars["RESULTS_QUEUE_URL"] = url + "/" + testAccount + "/prewarm-results"
+	}
+	if _, ok := s.vars["FOLLOWUP_QUEUE_URL"]; !ok {
+		s.vars["FOLLOWUP_QUEUE_URL"] = url + "/" + testAccount + "/prewarm-followup"
+	}
+	cfg, err := config.Load(func(name string) string { return s.vars[name] })
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	awsCfg := localaws.SDKConfig(url)
+	lc := lambdasvc.NewFromConfig(awsCfg, func(o *lambdasvc.Options) { o.Retryer = aws.NopRetryer{} })
+	sc := sqs.NewFromConfig(awsCfg)
+	fakeSleep := func(ctx context.Context, d time.Duration) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		clk.Advance(d)
+		return nil
+	}
+	control := provision.New(lc, provision.Options{
+		RPS: cfg.ControlPlaneRPS, Sleep: fakeSleep, Now: clk.Now, BaseDelay: time.Millisecond,
+	})
+	e := &env{t: t, srv: srv, url: url, clk: clk, lambda: lc, sqs: sc, control: control, cfg: cfg}
+	deps := handler.Deps{
+		Control:   control,
+		Publisher: results.NewPublisher(sc, cfg.ResultsQueueURL, results.WithSleep(func(context.Context, time.Duration) error { return nil })),
+		Log:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Region:    "us-east-1",
+		Now:       clk.Now,
+		Sleep:     fakeSleep,
+	}
+	if cfg.FollowUpQueueURL != "" {
+		deps.FollowUps = sc
+	}
+	e.h = handler.New(cfg, deps)
+	return e
+}
+
+// invoke pushes payload through aws-lambda-go's real decoding path.
+func (e *env) invoke(payload []byte) ([]byte, error) {
+	e.t.Helper()
+	ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{
+		AwsRequestID:       "11111111-2222-3333-4444-555555555555",
+		InvokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:prewarm",
+	})
+	return lambda.NewHandler(e.h.Invoke).Invoke(ctx, payload)
+}
+
+// drain reads every message on the named queue, deleting them.
+func (e *env) drain(queue string) []results.Message {
+	e.t.Helper()
+	var out []results.Message
+	for _, body := range e.drainBodies(queue) {
+		var m results.Message
+		if err := json.Unmarshal([]byte(body), &m); err != nil {
+			e.t.Fatalf("result message is not JSON: %v\n%s", err, body)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func (e *env) drainBodies(queue string) []string {
+	e.t.Helper()
+	ctx := context.Background()
+	u := e.url + "/" + testAccount + "/" + queue
+	var out []string
+	for {
+		got, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(u), MaxNumberOfMessages: 10})
+		if err != nil {
+			e.t.Fatalf("receive from %s: %v", queue, err)
+		}
+		if len(got.Messages) == 0 {
+			return out
+		}
+		for _, m := range got.Messages {
+			out = append(out, aws.ToString(m.Body))
+			if _, err := e.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(u), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				e.t.Fatalf("delete from %s: %v", queue, err)
+			}
+		}
+	}
+}
+
+// pc reads a qualifier's provisioned concurrency through the real client.
+func (e *env) pc(function, qualifier string) provision.Status {
+	e.t.Helper()
+	st, err := e.control.Get(context.Background(), function, qualifier)
+	if err != nil {
+		e.t.Fatalf("get %s:%s: %v", function, qualifier, err)
+	}
+	return st
+}
+
+// put sets provisioned concurrency directly, as another tool would.
+func (e *env) put(function, qualifier string, n int32) {
+	e.t.Helper()
+	_, err := e.lambda.PutProvisionedConcurrencyConfig(context.Background(), &lambdasvc.PutProvisionedConcurrencyConfigInput{
+		FunctionName: aws.String(function), Qualifier: aws.String(qualifier), ProvisionedConcurrentExecutions: aws.Int32(n),
+	})
+	if err != nil {
+		e.t.Fatalf("put %s:%s=%d: %v", function, qualifier, n, err)
+	}
+}
+
+func outcomes(ms []results.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.FunctionName + ":" + m.Qualifier + " " + string(m.Outcome)
+	}
+	return out
+}

@@ -1,0 +1,274 @@
+// Package handler is prewarm's Lambda entry point: it recognises the payload
+// (an SQS batch, an EventBridge envelope or a bare intent), derives and
+// applies provisioned concurrency, follows it to READY, and publishes every
+// outcome to the results queue, answering SQS with the records to retry.
+package handler
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	awsevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/prewarm/prewarm/config"
+	"github.com/prewarm/prewarm/intent"
+	"github.com/prewarm/prewarm/provision"
+	"github.com/prewarm/prewarm/results"
+)
+
+// Control is the Lambda control-plane work the handler needs.
+type Control interface {
+	Get(ctx context.Context, function, qualifier string) (provision.Status, error)
+	Put(ctx context.Context, function, qualifier string, n int64) (provision.Status, error)
+	Delete(ctx context.Context, function, qualifier string) error
+	List(ctx context.Context, function string) ([]provision.QualifiedStatus, error)
+	Reservation(ctx context.Context, function string) (n int64, ok bool, err error)
+	Unreserved(ctx context.Context) (int64, error)
+	FunctionNames(ctx context.Context, keep func(name string) bool) ([]string, error)
+}
+
+// Publisher sends result messages, answering one error per message.
+type Publisher interface {
+	Publish(ctx context.Context, msgs []results.Message) []error
+}
+
+// FollowUpSender writes follow-up messages to the follow-up queue.
+type FollowUpSender interface {
+	SendMessage(ctx context.Context, params *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+var (
+	_ Control   = (*provision.Controller)(nil)
+	_ Publisher = (*results.Publisher)(nil)
+)
+
+// Handler processes prewarm's events. Its zero value is not usable; call New.
+type Handler struct {
+	cfg       config.Config
+	control   Control
+	publisher Publisher
+	followUps FollowUpSender
+	log       *slog.Logger
+	metrics   *Metrics
+	region    string
+
+	// now and sleep are the clock; tests drive them with the emulator's.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+
+	// Margin is kept free before the invocation deadline for publishing
+	// and follow-ups.
+	margin time.Duration
+	// pollInterval is the first delay between status polls; it grows.
+	pollInterval time.Duration
+}
+
+// Deps are the Handler's collaborators.
+type Deps struct {
+	Control   Control
+	Publisher Publisher
+	// FollowUps may be nil when FOLLOWUP_QUEUE_URL is not set.
+	FollowUps FollowUpSender
+	Log       *slog.Logger
+	// Metrics receives Embedded Metric Format lines; nil for none.
+	Metrics *Metrics
+	// Region is prewarm's own Region (AWS_REGION).
+	Region string
+	Now    func() time.Time
+	Sleep  func(ctx context.Context, d time.Duration) error
+	// Margin before the invocation deadline (default 3s).
+	Margin time.Duration
+	// PollInterval is the first delay between status polls (default 1s).
+	PollInterval time.Duration
+}
+
+// New returns a Handler for cfg.
+func New(cfg config.Config, d Deps) *Handler {
+	h := &Handler{
+		cfg: cfg, control: d.Control, publisher: d.Publisher, followUps: d.FollowUps,
+		log: d.Log, metrics: d.Metrics, region: d.Region, now: d.Now, sleep: d.Sleep,
+		margin: d.Margin, pollInterval: d.PollInterval,
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	if h.sleep == nil {
+		h.sleep = func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-t.C:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	if h.margin <= 0 {
+		h.margin = 3 * time.Second
+	}
+	if h.pollInterval <= 0 {
+		h.pollInterval = time.Second
+	}
+	return h
+}
+
+// Response answers a direct invocation: every result published for it.
+type Response struct {
+	Results []results.Message `json:"results"`
+}
+
+// ErrRetry is returned to a direct invocation whose work failed transiently,
+// so that the caller (or Lambda's asynchronous retry) tries again.
+var ErrRetry = errors.New("transient failure; retry the invocation")
+
+// Invoke handles one raw payload. It has the signature lambda.NewHandler
+// accepts.
+func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
+	inv := h.newInvocation(ctx)
+	if records, ok := sqsRecords(payload); ok {
+		return h.handleSQS(ctx, inv, records), nil
+	}
+	r := &record{index: 0, id: inv.requestID}
+	r.decode(payload, inv.requestID, intent.TriggerDirect)
+	h.process(ctx, inv, []*record{r})
+	if r.failed {
+		return Response{Results: r.published}, fmt.Errorf("%w: %s", ErrRetry, r.failure)
+	}
+	return Response{Results: r.published}, nil
+}
+
+// sqsRecords recognises an SQS batch: a top-level "Records" array whose
+// entries come from aws:sqs.
+func sqsRecords(payload []byte) ([]awsevents.SQSMessage, bool) {
+	trimmed := bytes.TrimSpace(payload)
+	if len(trimmed) == 0 || trimmed[0] != '{' || !bytes.Contains(trimmed, []byte(`"Records"`)) {
+		return nil, false
+	}
+	var ev awsevents.SQSEvent
+	if err := json.Unmarshal(trimmed, &ev); err != nil || len(ev.Records) == 0 {
+		return nil, false
+	}
+	for _, m := range ev.Records {
+		if m.EventSource != "aws:sqs" {
+			return nil, false
+		}
+	}
+	return ev.Records, true
+}
+
+func (h *Handler) handleSQS(ctx context.Context, inv *invocation, msgs []awsevents.SQSMessage) awsevents.SQSEventResponse {
+	records := make([]*record, len(msgs))
+	for i, m := range msgs {
+		r := &record{index: i, id: m.MessageId, messageID: m.MessageId}
+		r.decode([]byte(m.Body), m.MessageId, intent.TriggerSQS)
+		records[i] = r
+	}
+	fifo := strings.HasSuffix(msgs[0].EventSourceARN, ".fifo")
+	if fifo {
+		// A FIFO source must see its records in order: process one at a time
+		// and stop at the first failure, reporting it and all after it.
+		for i, r := range records {
+			h.process(ctx, inv, records[i:i+1])
+			if r.failed {
+				for _, rest := range records[i+1:] {
+					rest.failed, rest.failure = true, "an earlier record of this FIFO batch failed"
+				}
+				break
+			}
+		}
+	} else {
+		h.process(ctx, inv, records)
+	}
+	resp := awsevents.SQSEventResponse{BatchItemFailures: []awsevents.SQSBatchItemFailure{}}
+	for _, r := range records {
+		if r.failed {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, awsevents.SQSBatchItemFailure{ItemIdentifier: r.messageID})
+			h.log.WarnContext(ctx, "record will be retried", "messageId", r.messageID, "reason", r.failure)
+		}
+	}
+	return resp
+}
+
+// invocation is the state shared by the records of one invocation.
+type invocation struct {
+	requestID string
+	account   string
+
+	mu          sync.Mutex
+	unreserved  *int64
+	reservation map[string]reservation
+}
+
+type reservation struct {
+	n  int64
+	ok bool
+}
+
+func (h *Handler) newInvocation(ctx context.Context) *invocation {
+	inv := &invocation{reservation: map[string]reservation{}}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		inv.requestID = lc.AwsRequestID
+		// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+		if parts := strings.Split(lc.InvokedFunctionArn, ":"); len(parts) >= 5 {
+			inv.account = parts[4]
+		}
+	}
+	return inv
+}
+
+// unreservedConcurrency reads the account's unreserved concurrency at most
+// once per invocation.
+func (h *Handler) unreservedConcurrency(ctx context.Context, inv *invocation) (int64, error) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.unreserved != nil {
+		return *inv.unreserved, nil
+	}
+	n, err := h.control.Unreserved(ctx)
+	if err != nil {
+		return 0, err
+	}
+	inv.unreserved = &n
+	return n, nil
+}
+
+// forgetUnreserved drops the cached account figure after this invocation
+// changed it.
+func (inv *invocation) adjustUnreserved(delta int64) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.unreserved != nil {
+		n := *inv.unreserved - delta
+		inv.unreserved = &n
+	}
+}
+
+func (h *Handler) functionReservation(ctx context.Context, inv *invocation, function string) (int64, bool, error) {
+	inv.mu.Lock()
+	r, cached := inv.reservation[function]
+	inv.mu.Unlock()
+	if cached {
+		return r.n, r.ok, nil
+	}
+	n, ok, err := h.control.Reservation(ctx, function)
+	if err != nil {
+		return 0, false, err
+	}
+	inv.mu.Lock()
+	inv.reservation[function] = reservation{n: n, ok: ok}
+	inv.mu.Unlock()
+	return n, ok, nil
+}

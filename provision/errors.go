@@ -1,0 +1,123 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// Error is a failed Lambda control-plane call, classified once: Transient
+// errors are worth retrying (later in the same invocation, or by SQS
+// redelivery); the others are final and reported with AWS's code and message.
+type Error struct {
+	Op        string // the API operation, e.g. "PutProvisionedConcurrencyConfig"
+	Function  string
+	Qualifier string
+	Code      string // AWS error code, or "NetworkError", "Timeout"
+	Message   string
+	Transient bool
+	// RetryAfter is AWS's Retry-After hint for throttling, zero when absent.
+	RetryAfter time.Duration
+	// Weights marks "Alias with weights can not be used with Provisioned
+	// Concurrency": transient while AWS finishes an alias update, final if
+	// the alias really routes by weight.
+	Weights bool
+	Err     error
+}
+
+func (e *Error) Error() string {
+	target := e.Function
+	if e.Qualifier != "" {
+		target += ":" + e.Qualifier
+	}
+	return fmt.Sprintf("%s %s: %s: %s", e.Op, target, e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Message texts AWS uses for conditions that the code does not tell apart.
+const (
+	msgPreviousRequest = "A previous request is being processed"
+	msgAliasWeights    = "Alias with weights can not be used with Provisioned Concurrency"
+	msgReserved        = "should not be greater than the reservedConcurrentExecution"
+)
+
+// classify is the one place that decides whether a control-plane error is
+// transient.
+func classify(op, function, qualifier string, err error) *Error {
+	e := &Error{Op: op, Function: function, Qualifier: qualifier, Err: err}
+	var (
+		throttled *types.TooManyRequestsException
+		conflict  *types.ResourceConflictException
+		api       smithy.APIError
+		netErr    net.Error
+		respErr   *smithyhttp.ResponseError
+	)
+	switch {
+	case errors.As(err, &throttled):
+		e.Code, e.Message, e.Transient = "TooManyRequestsException", throttled.ErrorMessage(), true
+		if throttled.RetryAfterSeconds != nil {
+			if s, perr := strconv.ParseFloat(*throttled.RetryAfterSeconds, 64); perr == nil && s > 0 {
+				e.RetryAfter = time.Duration(s * float64(time.Second))
+			}
+		}
+		return e
+	case errors.As(err, &conflict):
+		e.Code, e.Message = "ResourceConflictException", conflict.ErrorMessage()
+		e.Transient = strings.Contains(e.Message, msgPreviousRequest)
+		return e
+	case errors.As(err, &api):
+		e.Code, e.Message = api.ErrorCode(), api.ErrorMessage()
+		switch {
+		case api.ErrorFault() == smithy.FaultServer:
+			e.Transient = true
+		case strings.Contains(e.Message, msgAliasWeights):
+			e.Weights, e.Transient = true, true
+		default:
+			e.Transient = retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool()
+		}
+		if !e.Transient && errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
+			e.Transient = true
+		}
+		return e
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		e.Code, e.Message, e.Transient = "Timeout", err.Error(), true
+		return e
+	case errors.As(err, &netErr), errors.As(err, &respErr):
+		e.Code, e.Message, e.Transient = "NetworkError", err.Error(), true
+		if respErr != nil && respErr.HTTPStatusCode() > 0 && respErr.HTTPStatusCode() < 500 {
+			e.Code, e.Transient = "HTTP"+strconv.Itoa(respErr.HTTPStatusCode()), false
+		}
+		return e
+	default:
+		// Connection resets and truncated responses surface as plain errors
+		// from the transport; they are worth another try.
+		e.Code, e.Message, e.Transient = "NetworkError", err.Error(), true
+		return e
+	}
+}
+
+// IsTransient reports whether err is a control-plane error worth retrying.
+func IsTransient(err error) bool {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Transient
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
+}
+
+// IsReservationLimit reports whether err is AWS refusing a value above the
+// function's reserved concurrency.
+func IsReservationLimit(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == "InvalidParameterValueException" && strings.Contains(e.Message, msgReserved)
+}
