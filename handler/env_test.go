@@ -3,7 +3,6 @@ package handler_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"testing"
 	"time"
@@ -47,6 +46,7 @@ type envSettings struct {
 	vars  map[string]string
 	world func(*localaws.World)
 	opts  localaws.Options
+	fifo  bool
 }
 
 func withEnv(name, value string) envOption {
@@ -59,6 +59,11 @@ func withWorld(f func(*localaws.World)) envOption {
 
 func withFaults(f localaws.Faults) envOption {
 	return func(s *envSettings) { s.opts.Faults = f }
+}
+
+// withFIFOResults publishes to the FIFO results queue.
+func withFIFOResults() envOption {
+	return func(s *envSettings) { s.fifo = true }
 }
 
 func newEnv(t testing.TB, opts ...envOption) *env {
@@ -84,6 +89,9 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	srv, url := localaws.StartTest(t, world, s.opts)
 	if _, ok := s.vars["RESULTS_QUEUE_URL"]; !ok {
 		s.vars["RESULTS_QUEUE_URL"] = url + "/" + testAccount + "/prewarm-results"
+		if s.fifo {
+			s.vars["RESULTS_QUEUE_URL"] += ".fifo"
+		}
 	}
 	if _, ok := s.vars["FOLLOWUP_QUEUE_URL"]; !ok {
 		s.vars["FOLLOWUP_QUEUE_URL"] = url + "/" + testAccount + "/prewarm-followup"
@@ -109,7 +117,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	deps := handler.Deps{
 		Control:   control,
 		Publisher: results.NewPublisher(sc, cfg.ResultsQueueURL, results.WithSleep(func(context.Context, time.Duration) error { return nil })),
-		Log:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Log:       slog.New(slog.NewJSONHandler(testLog{t}, nil)),
 		Region:    "us-east-1",
 		Now:       clk.Now,
 		Sleep:     fakeSleep,
@@ -194,4 +202,12 @@ func outcomes(ms []results.Message) []string {
 		out[i] = m.FunctionName + ":" + m.Qualifier + " " + string(m.Outcome)
 	}
 	return out
+}
+
+// testLog sends the handler's log lines to the test's log.
+type testLog struct{ t testing.TB }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(string(p))
+	return len(p), nil
 }
