@@ -227,8 +227,8 @@ func responseOf(s provision.Status) *results.Response {
 		RequestedProvisionedConcurrentExecutions: s.Requested,
 		AvailableProvisionedConcurrentExecutions: s.Available,
 		AllocatedProvisionedConcurrentExecutions: s.Allocated,
-		Status:       s.Status,
-		StatusReason: s.StatusReason,
-		LastModified: s.LastModified,
+		Status:                                   s.Status,
+		StatusReason:                             s.StatusReason,
+		LastModified:                             s.LastModified,
 	}
 }

@@ -318,5 +318,3 @@ func TestSwitchThroughEventSourceMapping(t *testing.T) {
 		}
 	}
 }
-
-
