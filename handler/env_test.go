@@ -211,3 +211,66 @@ func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(string(p))
 	return len(p), nil
 }
+
+// invokeWithin is invoke under a wall-clock deadline d from now, as Lambda
+// gives every invocation.
+func (e *env) invokeWithin(d time.Duration, payload []byte) ([]byte, error) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
+		AwsRequestID:       "11111111-2222-3333-4444-555555555555",
+		InvokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:prewarm",
+	})
+	return lambda.NewHandler(e.h.Invoke).Invoke(ctx, payload)
+}
+
+// sqsOperations are the SQS operations the emulator serves; every other
+// operation it counts is a Lambda control-plane call.
+var sqsOperations = map[string]bool{
+	"CreateQueue": true, "DeleteQueue": true, "GetQueueUrl": true, "ListQueues": true,
+	"GetQueueAttributes": true, "SetQueueAttributes": true, "SendMessage": true,
+	"SendMessageBatch": true, "ReceiveMessage": true, "DeleteMessage": true,
+	"DeleteMessageBatch": true, "ChangeMessageVisibility": true,
+	"ChangeMessageVisibilityBatch": true, "PurgeQueue": true,
+}
+
+// lambdaCalls returns the Lambda control-plane requests the emulator has
+// seen since its statistics were last reset, by operation.
+func (e *env) lambdaCalls() map[string]int64 {
+	out := map[string]int64{}
+	for op, s := range e.srv.Stats().Operations {
+		if !sqsOperations[op] && s.Requests > 0 {
+			out[op] = s.Requests
+		}
+	}
+	return out
+}
+
+// rewire rebuilds the handler with publisher in place of the results
+// publisher, keeping the rest of the wiring.
+func (e *env) rewire(publisher handler.Publisher) {
+	e.t.Helper()
+	fakeSleep := func(ctx context.Context, d time.Duration) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e.clk.Advance(d)
+		return nil
+	}
+	deps := handler.Deps{
+		Control:   e.control,
+		Publisher: publisher,
+		Log:       slog.New(slog.NewJSONHandler(testLog{e.t}, nil)),
+		Region:    "us-east-1",
+		Now:       e.clk.Now,
+		Sleep:     fakeSleep,
+	}
+	if e.cfg.FollowUpQueueURL != "" {
+		deps.FollowUps = e.sqs
+	}
+	e.h = handler.New(e.cfg, deps)
+}
+
+// noSleep retries without waiting.
+func noSleep(context.Context, time.Duration) error { return nil }

@@ -245,7 +245,7 @@ func (h *Handler) result(it intent.Intent, outcome results.Outcome) results.Mess
 		FunctionName:  it.Function.Name,
 		Qualifier:     it.Qualifier,
 		Outcome:       outcome,
-		Time:          h.now().UTC().Truncate(time.Second),
+		Time:          h.now().UTC().Truncate(time.Millisecond),
 	}
 }
 
@@ -265,6 +265,6 @@ func (h *Handler) rejected(rej *intent.Rejection) results.Message {
 		Qualifier:     rej.Qualifier,
 		Outcome:       results.OutcomeRejected,
 		Reason:        rej.Reason,
-		Time:          h.now().UTC().Truncate(time.Second),
+		Time:          h.now().UTC().Truncate(time.Millisecond),
 	}
 }

@@ -98,18 +98,11 @@ func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, base i
 	for _, c := range configs {
 		it := base
 		it.Qualifier = c.Qualifier
-		switch c.Status.Status {
-		case "FAILED":
+		if c.Status.Status == "FAILED" {
 			m := h.result(it, results.OutcomeFailed)
 			m.Response = responseOf(c.Status)
 			m.Reason = fmt.Sprintf("provisioned concurrency on %s:%s is FAILED: %s", fn.Name, c.Qualifier, c.StatusReason)
 			out = append(out, m)
-			continue
-		case "IN_PROGRESS":
-			t := h.newTracking(it, derive.Decision{Strategy: "explicit", Base: c.Requested, Scale: 1, Value: c.Requested}, 0)
-			t.next = h.now()
-			t.noFollowUp = true
-			ts = append(ts, t)
 			continue
 		}
 		rule, ok := h.cfg.Policy.Rule(fn.Name)
@@ -123,6 +116,12 @@ func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, base i
 			Target: derive.State{Requested: c.Requested, Status: c.Status.Status},
 		})
 		if d.Action != derive.ActionPut || d.Value == c.Requested {
+			if c.Status.Status == "IN_PROGRESS" {
+				// Within policy and still allocating: follow it to the end.
+				t := h.newTracking(it, d, 0)
+				t.value, t.next, t.noFollowUp = c.Requested, h.now(), true
+				ts = append(ts, t)
+			}
 			continue
 		}
 		it.Concurrency = &d.Value

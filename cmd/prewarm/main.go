@@ -11,15 +11,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/prewarm/prewarm/config"
 	"github.com/prewarm/prewarm/handler"
-	"github.com/prewarm/prewarm/provision"
-	"github.com/prewarm/prewarm/results"
 )
 
 func main() {
@@ -45,21 +40,5 @@ func build(ctx context.Context, getenv func(string) string, stdout io.Writer, lo
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	// prewarm retries control-plane calls itself, under its own rate limit
-	// and honouring Retry-After; the SDK's retries would bypass both.
-	lambdaClient := lambdasvc.NewFromConfig(awsCfg, func(o *lambdasvc.Options) {
-		o.Retryer = aws.NopRetryer{}
-	})
-	sqsClient := sqs.NewFromConfig(awsCfg)
-	deps := handler.Deps{
-		Control:   provision.New(lambdaClient, provision.Options{RPS: cfg.ControlPlaneRPS}),
-		Publisher: results.NewPublisher(sqsClient, cfg.ResultsQueueURL),
-		Log:       log,
-		Metrics:   handler.NewMetrics(stdout, "prewarm"),
-		Region:    awsCfg.Region,
-	}
-	if cfg.FollowUpQueueURL != "" {
-		deps.FollowUps = sqsClient
-	}
-	return handler.New(cfg, deps), nil
+	return handler.FromConfig(cfg, awsCfg, log, stdout), nil
 }

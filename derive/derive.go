@@ -1,0 +1,387 @@
+// Package derive turns an intent, the matching policy rule and the observed provisioned
+// concurrency into a decision: put a value, delete, leave unchanged or reject. It is pure:
+// no I/O, no clock, no AWS SDK types, so every rule is table-tested.
+package derive
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+)
+
+// Rule is one POLICY entry; nil fields are not set.
+type Rule struct {
+	Default, Min, Max *int64
+	Scale             *float64
+}
+
+// State is a qualifier's provisioned concurrency as Lambda reports it; the zero value means
+// none is configured.
+type State struct {
+	Requested int64
+	Status    string // "IN_PROGRESS", "READY", "FAILED" or ""
+}
+
+// Statuses of a provisioned concurrency configuration.
+const (
+	StatusInProgress = "IN_PROGRESS"
+	StatusReady      = "READY"
+	StatusFailed     = "FAILED"
+)
+
+// Limits are the live guardrails of the account and the function.
+type Limits struct {
+	// Reserved is the function's reserved concurrency; nil when none is set.
+	Reserved *int64
+	// OtherQualifiersPC is the provisioned concurrency held by the function's other
+	// qualifiers; it counts against Reserved.
+	OtherQualifiersPC int64
+	// Unreserved is the account's UnreservedConcurrentExecutions; nil when not known, which
+	// skips that guardrail.
+	Unreserved *int64
+	// MinimumUnreserved is what must stay unreserved in the account; 100 when 0.
+	MinimumUnreserved int64
+}
+
+// Input is everything Decide needs.
+type Input struct {
+	// Explicit is the intent's concurrency; nil when not given.
+	Explicit *int64
+	// From names the mirror source, for the record.
+	From string
+	// Mirror is From's requested provisioned concurrency; nil when there is no From or it
+	// holds none.
+	Mirror *int64
+	// Policy is the policy rule matching the function; nil when none matches.
+	Policy *Rule
+	// Scale is the intent's scale; 0 when not given.
+	Scale float64
+	// Min and Max are the intent's clamps.
+	Min, Max *int64
+	// MaxConcurrency is the hard cap per target (MAX_CONCURRENCY); 100 when 0.
+	MaxConcurrency int64
+	// Target is the target qualifier's current provisioned concurrency.
+	Target State
+	Limits Limits
+}
+
+// Action is what to do with the target.
+type Action string
+
+// Actions.
+const (
+	ActionPut       Action = "put"       // PutProvisionedConcurrencyConfig with Value
+	ActionDelete    Action = "delete"    // DeleteProvisionedConcurrencyConfig
+	ActionUnchanged Action = "unchanged" // the target already has what it needs
+	ActionReject    Action = "reject"    // nothing can be done; Reason says why
+)
+
+// Strategies: where the base value came from.
+const (
+	StrategyExplicit = "explicit"
+	StrategyMirror   = "mirror"
+	StrategyPolicy   = "policy"
+)
+
+// Clamp names recorded in Decision.ClampedBy.
+const (
+	ClampIntentMin   = "intent.min"
+	ClampIntentMax   = "intent.max"
+	ClampPolicyMin   = "policy.min"
+	ClampPolicyMax   = "policy.max"
+	ClampMaxConc     = "maxConcurrency"
+	ClampReserved    = "reservedConcurrency"
+	ClampUnreserved  = "unreservedConcurrency"
+	defaultMaxConc   = 100
+	defaultMinUnres  = 100
+	maxInt32         = 1<<31 - 1
+	reasonSeparator  = "; "
+	noDerivationText = "no concurrency could be derived"
+)
+
+// Decision is the outcome of Decide.
+type Decision struct {
+	Action Action
+	// Strategy is StrategyExplicit, StrategyMirror or StrategyPolicy; "" when nothing was derived.
+	Strategy string
+	// From is the mirror source when Strategy is StrategyMirror.
+	From string
+	// Base is the value before scaling and clamps.
+	Base int64
+	// Scale is the scale applied; 1 when none.
+	Scale float64
+	// Value is the value to put (for ActionPut and ActionUnchanged); for ActionReject the
+	// value the clamps left, never below 0.
+	Value int64
+	// ClampedBy lists, in the order applied, every clamp that changed the value; never nil.
+	ClampedBy []string
+	// Reason explains a rejection, and has one sentence for every clamp and adjustment.
+	Reason string
+}
+
+// Decide derives the provisioned concurrency of one target.
+//
+// The base is the explicit value, else the mirrored value of From, else the policy default.
+// An explicit 0 deletes. The scale (the intent's, else the policy's, else 1) applies to a
+// mirrored or default base: value = ceil(base × scale), saturating at 2^31−1. The value is
+// then raised to the larger min, lowered to the smaller max (max wins over min), capped at
+// MaxConcurrency and squeezed under the live guardrails: with a reservation, Reserved minus
+// the other qualifiers' PC; without, Unreserved minus MinimumUnreserved plus what the target
+// already holds. A value below 1 is rejected. A target that already requests the value and
+// is READY or IN_PROGRESS is left unchanged.
+func Decide(in Input) Decision {
+	d := Decision{Scale: 1, ClampedBy: []string{}}
+	var notes []string
+	reject := func(format string, args ...any) Decision {
+		d.Action = ActionReject
+		notes = append(notes, fmt.Sprintf(format, args...))
+		d.Reason = strings.Join(notes, reasonSeparator)
+		if d.Value < 0 {
+			d.Value = 0
+		}
+		return d
+	}
+	maxConc := in.MaxConcurrency
+	if maxConc <= 0 {
+		maxConc = defaultMaxConc
+	}
+
+	// 1. The base.
+	switch {
+	case in.Explicit != nil:
+		d.Strategy = StrategyExplicit
+		d.Base = *in.Explicit
+		if d.Base < 0 {
+			return reject("explicit concurrency %d is negative", d.Base)
+		}
+		if d.Base == 0 {
+			return deleteDecision(d, in.Target)
+		}
+		if in.Scale != 0 || (in.Policy != nil && in.Policy.Scale != nil) {
+			notes = append(notes, "scale ignored: an explicit concurrency is used as given")
+		}
+	case in.Mirror != nil && *in.Mirror > 0:
+		d.Strategy = StrategyMirror
+		d.From = in.From
+		d.Base = *in.Mirror
+	case in.Policy != nil && in.Policy.Default != nil:
+		d.Strategy = StrategyPolicy
+		d.Base = *in.Policy.Default
+		if d.Base < 1 {
+			return reject("policy default %d is less than 1", d.Base)
+		}
+	default:
+		why := "no explicit concurrency"
+		if in.From != "" {
+			why += fmt.Sprintf(", %s holds no provisioned concurrency to mirror", in.From)
+		} else {
+			why += ", no from to mirror"
+		}
+		why += ", no policy default"
+		return reject("%s: %s", noDerivationText, why)
+	}
+	if d.Base > maxInt32 {
+		notes = append(notes, fmt.Sprintf("base %d saturated to %d", d.Base, maxInt32))
+		d.Base = maxInt32
+	}
+
+	// 2. The scale.
+	if d.Strategy != StrategyExplicit {
+		switch {
+		case in.Scale != 0:
+			d.Scale = in.Scale
+		case in.Policy != nil && in.Policy.Scale != nil:
+			d.Scale = *in.Policy.Scale
+		}
+		if math.IsNaN(d.Scale) || math.IsInf(d.Scale, 0) || d.Scale <= 0 {
+			s := d.Scale
+			d.Scale = 1
+			return reject("scale %v is not a finite number greater than 0", s)
+		}
+	}
+	v, saturated := scaleCeil(d.Base, d.Scale)
+	if saturated {
+		notes = append(notes, fmt.Sprintf("%d × %v exceeds %d and saturated", d.Base, d.Scale, maxInt32))
+	}
+	d.Value = v
+
+	// 3. Clamps, in order: min, max, the hard cap.
+	clamp := func(name string, limit int64, raise bool, sentence string) {
+		if (raise && d.Value < limit) || (!raise && d.Value > limit) {
+			notes = append(notes, fmt.Sprintf("%s from %d to %d by %s", sentence, d.Value, limit, describe(name, limit)))
+			d.Value = limit
+			d.ClampedBy = append(d.ClampedBy, name)
+		}
+	}
+	if name, limit, ok := tighter(in.Min, ruleField(in.Policy, func(r *Rule) *int64 { return r.Min }), ClampIntentMin, ClampPolicyMin, true); ok {
+		clamp(name, limit, true, "raised")
+	}
+	if lo, hi := minOf(in.Min, in.Policy), maxOf(in.Max, in.Policy); lo != nil && hi != nil && *lo > *hi {
+		notes = append(notes, fmt.Sprintf("min %d exceeds max %d: max wins", *lo, *hi))
+	}
+	if name, limit, ok := tighter(in.Max, ruleField(in.Policy, func(r *Rule) *int64 { return r.Max }), ClampIntentMax, ClampPolicyMax, false); ok {
+		clamp(name, limit, false, "lowered")
+	}
+	clamp(ClampMaxConc, maxConc, false, "lowered")
+
+	if d.Value < 1 {
+		last := "the clamps"
+		if n := len(d.ClampedBy); n > 0 {
+			last = d.ClampedBy[n-1]
+		}
+		return reject("%s leaves %d: nothing to provision (use concurrency 0 to remove provisioned concurrency)", last, d.Value)
+	}
+
+	// 4. Guardrails from live state.
+	lim := in.Limits
+	switch {
+	case lim.Reserved != nil:
+		other := max(lim.OtherQualifiersPC, 0)
+		room := exact(*lim.Reserved, 0, other)
+		clamp(ClampReserved, room, false, "lowered")
+		if d.Value < 1 {
+			return reject("the function's reserved concurrency %d minus %d held by its other qualifiers leaves no room for provisioned concurrency", *lim.Reserved, other)
+		}
+	case lim.Unreserved != nil:
+		minUnres := lim.MinimumUnreserved
+		if minUnres <= 0 {
+			minUnres = defaultMinUnres
+		}
+		held := max(in.Target.Requested, 0)
+		room := exact(*lim.Unreserved, held, minUnres)
+		clamp(ClampUnreserved, room, false, "lowered")
+		if d.Value < 1 {
+			return reject("the account's unreserved concurrency %d plus %d held by the target leaves nothing above the minimum unreserved %d", *lim.Unreserved, held, minUnres)
+		}
+	}
+
+	// 5. Unchanged?
+	d.Reason = strings.Join(notes, reasonSeparator)
+	if in.Target.Requested == d.Value && (in.Target.Status == StatusReady || in.Target.Status == StatusInProgress) {
+		d.Action = ActionUnchanged
+		return d
+	}
+	d.Action = ActionPut
+	if in.Target.Requested == d.Value && in.Target.Status == StatusFailed {
+		d.Reason = strings.Join(append(notes, "the target's previous allocation FAILED: putting it again"), reasonSeparator)
+	}
+	return d
+}
+
+func deleteDecision(d Decision, target State) Decision {
+	if target.Requested == 0 && target.Status == "" {
+		d.Action = ActionUnchanged
+		d.Reason = "explicit concurrency 0 and the target holds no provisioned concurrency"
+		return d
+	}
+	d.Action = ActionDelete
+	d.Reason = "explicit concurrency 0 removes the target's provisioned concurrency"
+	return d
+}
+
+// tighter combines the intent's and the policy's bound: for a min (raise) the larger, for a
+// max the smaller. On a tie the intent's name is recorded.
+func tighter(intentV, policyV *int64, intentName, policyName string, raise bool) (string, int64, bool) {
+	switch {
+	case intentV == nil && policyV == nil:
+		return "", 0, false
+	case policyV == nil:
+		return intentName, *intentV, true
+	case intentV == nil:
+		return policyName, *policyV, true
+	case raise && *policyV > *intentV, !raise && *policyV < *intentV:
+		return policyName, *policyV, true
+	default:
+		return intentName, *intentV, true
+	}
+}
+
+// minOf returns the effective min (the larger of the intent's and the policy's), nil if neither.
+func minOf(intentMin *int64, r *Rule) *int64 {
+	_, v, ok := tighter(intentMin, ruleField(r, func(r *Rule) *int64 { return r.Min }), "", "", true)
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+// maxOf returns the effective max (the smaller of the intent's and the policy's), nil if neither.
+func maxOf(intentMax *int64, r *Rule) *int64 {
+	_, v, ok := tighter(intentMax, ruleField(r, func(r *Rule) *int64 { return r.Max }), "", "", false)
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+func ruleField(r *Rule, f func(*Rule) *int64) *int64 {
+	if r == nil {
+		return nil
+	}
+	return f(r)
+}
+
+func describe(name string, limit int64) string {
+	switch name {
+	case ClampIntentMin:
+		return "the intent's min"
+	case ClampIntentMax:
+		return "the intent's max"
+	case ClampPolicyMin:
+		return "the policy's min"
+	case ClampPolicyMax:
+		return "the policy's max"
+	case ClampMaxConc:
+		return "MAX_CONCURRENCY"
+	case ClampReserved:
+		return "the function's reserved concurrency less its other qualifiers' provisioned concurrency"
+	case ClampUnreserved:
+		return "the account's unreserved concurrency above its minimum"
+	}
+	return name
+}
+
+// scaleCeil returns ceil(base × scale) for base ≥ 0 and a finite scale > 0, saturating at
+// 2^31−1. The scale is taken as the shortest decimal that round-trips (what the user wrote,
+// "1.1" rather than 1.100000000000000088…), and the product is exact, so 10 × 1.1 is 11,
+// not 12.
+func scaleCeil(base int64, scale float64) (v int64, saturated bool) {
+	if scale == 1 || base == 0 {
+		return base, false
+	}
+	r, ok := new(big.Rat).SetString(strconv.FormatFloat(scale, 'g', -1, 64))
+	if !ok {
+		// Unreachable for finite floats; fall back to float arithmetic.
+		f := math.Ceil(float64(base) * scale)
+		if f >= maxInt32 {
+			return maxInt32, f > maxInt32
+		}
+		return int64(f), false
+	}
+	r.Mul(r, new(big.Rat).SetInt64(base))
+	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	if m.Sign() > 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	if q.Cmp(big.NewInt(maxInt32)) > 0 {
+		return maxInt32, true
+	}
+	return q.Int64(), false
+}
+
+// exact returns a + b − c computed without overflow, saturated to the int64 range.
+func exact(a, b, c int64) int64 {
+	r := new(big.Int).SetInt64(a)
+	r.Add(r, big.NewInt(b))
+	r.Sub(r, big.NewInt(c))
+	switch {
+	case r.IsInt64():
+		return r.Int64()
+	case r.Sign() > 0:
+		return math.MaxInt64
+	default:
+		return math.MinInt64
+	}
+}

@@ -1,0 +1,494 @@
+package derive
+
+import (
+	"math"
+	"math/big"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func p64(v int64) *int64      { return &v }
+func pf(v float64) *float64   { return &v }
+func none() []string          { return []string{} }
+func by(c ...string) []string { return c }
+
+func TestDecide(t *testing.T) {
+	const maxI32 = 1<<31 - 1
+	ready := func(n int64) State { return State{Requested: n, Status: StatusReady} }
+	tests := []struct {
+		name   string
+		in     Input
+		want   Decision // Reason is checked with reason
+		reason string   // substring of Reason; "" means Reason must be empty
+	}{
+		// Base: explicit.
+		{
+			name: "explicit",
+			in:   Input{Explicit: p64(40)},
+			want: Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 40, Scale: 1, Value: 40, ClampedBy: none()},
+		},
+		{
+			name:   "explicit ignores the intent's scale and says so",
+			in:     Input{Explicit: p64(40), Scale: 2, Mirror: p64(7), From: "BLUE"},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 40, Scale: 1, Value: 40, ClampedBy: none()},
+			reason: "scale ignored: an explicit concurrency is used as given",
+		},
+		{
+			name:   "explicit ignores the policy's scale and says so",
+			in:     Input{Explicit: p64(40), Policy: &Rule{Default: p64(5), Scale: pf(3)}},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 40, Scale: 1, Value: 40, ClampedBy: none()},
+			reason: "scale ignored",
+		},
+		{
+			name:   "explicit 0 deletes",
+			in:     Input{Explicit: p64(0), Target: ready(10)},
+			want:   Decision{Action: ActionDelete, Strategy: StrategyExplicit, Scale: 1, ClampedBy: none()},
+			reason: "explicit concurrency 0 removes the target's provisioned concurrency",
+		},
+		{
+			name:   "explicit 0 deletes a FAILED allocation",
+			in:     Input{Explicit: p64(0), Target: State{Requested: 10, Status: StatusFailed}},
+			want:   Decision{Action: ActionDelete, Strategy: StrategyExplicit, Scale: 1, ClampedBy: none()},
+			reason: "removes",
+		},
+		{
+			name:   "explicit 0 with nothing to delete is unchanged",
+			in:     Input{Explicit: p64(0), Min: p64(5)},
+			want:   Decision{Action: ActionUnchanged, Strategy: StrategyExplicit, Scale: 1, ClampedBy: none()},
+			reason: "the target holds no provisioned concurrency",
+		},
+		{
+			name:   "negative explicit is rejected",
+			in:     Input{Explicit: p64(-1)},
+			want:   Decision{Action: ActionReject, Strategy: StrategyExplicit, Base: -1, Scale: 1, ClampedBy: none()},
+			reason: "explicit concurrency -1 is negative",
+		},
+
+		// Base: mirror and policy.
+		{
+			name: "mirror",
+			in:   Input{From: "BLUE", Mirror: p64(40), Policy: &Rule{Default: p64(5)}},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 40, Scale: 1, Value: 40, ClampedBy: none()},
+		},
+		{
+			name: "mirror with the intent's scale",
+			in:   Input{From: "BLUE", Mirror: p64(40), Scale: 1.5},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 40, Scale: 1.5, Value: 60, ClampedBy: none()},
+		},
+		{
+			name: "mirror with the policy's scale",
+			in:   Input{From: "BLUE", Mirror: p64(40), Policy: &Rule{Scale: pf(0.5)}},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 40, Scale: 0.5, Value: 20, ClampedBy: none()},
+		},
+		{
+			name: "the intent's scale beats the policy's",
+			in:   Input{From: "BLUE", Mirror: p64(10), Scale: 3, Policy: &Rule{Scale: pf(2)}},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 10, Scale: 3, Value: 30, ClampedBy: none()},
+		},
+		{
+			name: "10 × 1.1 is 11, not 12 (no float trap)",
+			in:   Input{From: "BLUE", Mirror: p64(10), Scale: 1.1},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 10, Scale: 1.1, Value: 11, ClampedBy: none()},
+		},
+		{
+			name: "3 × 0.1 rounds up to 1",
+			in:   Input{From: "BLUE", Mirror: p64(3), Scale: 0.1},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 3, Scale: 0.1, Value: 1, ClampedBy: none()},
+		},
+		{
+			name: "7 × 0.3 is 2.1, rounded up to 3",
+			in:   Input{From: "BLUE", Mirror: p64(7), Scale: 0.3},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 7, Scale: 0.3, Value: 3, ClampedBy: none()},
+		},
+		{
+			name: "a tiny scale rounds up to 1",
+			in:   Input{From: "BLUE", Mirror: p64(1), Scale: 5e-324},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 1, Scale: 5e-324, Value: 1, ClampedBy: none()},
+		},
+		{
+			name: "a mirror of 0 counts as none: policy default",
+			in:   Input{From: "BLUE", Mirror: p64(0), Policy: &Rule{Default: p64(8)}},
+			want: Decision{Action: ActionPut, Strategy: StrategyPolicy, Base: 8, Scale: 1, Value: 8, ClampedBy: none()},
+		},
+		{
+			name: "policy default with the policy's scale",
+			in:   Input{Policy: &Rule{Default: p64(10), Scale: pf(2.5)}},
+			want: Decision{Action: ActionPut, Strategy: StrategyPolicy, Base: 10, Scale: 2.5, Value: 25, ClampedBy: none()},
+		},
+		{
+			name:   "nothing to derive from, with a from that holds none",
+			in:     Input{From: "BLUE", Policy: &Rule{Max: p64(10)}},
+			want:   Decision{Action: ActionReject, Scale: 1, ClampedBy: none()},
+			reason: "no concurrency could be derived: no explicit concurrency, BLUE holds no provisioned concurrency to mirror, no policy default",
+		},
+		{
+			name:   "nothing to derive from at all",
+			in:     Input{},
+			want:   Decision{Action: ActionReject, Scale: 1, ClampedBy: none()},
+			reason: "no concurrency could be derived: no explicit concurrency, no from to mirror, no policy default",
+		},
+		{
+			name:   "policy default below 1 is rejected",
+			in:     Input{Policy: &Rule{Default: p64(0)}},
+			want:   Decision{Action: ActionReject, Strategy: StrategyPolicy, Scale: 1, ClampedBy: none()},
+			reason: "policy default 0 is less than 1",
+		},
+
+		// Scale defended.
+		{
+			name:   "NaN scale",
+			in:     Input{Mirror: p64(10), Scale: math.NaN()},
+			want:   Decision{Action: ActionReject, Strategy: StrategyMirror, Base: 10, Scale: 1, ClampedBy: none()},
+			reason: "scale NaN is not a finite number greater than 0",
+		},
+		{
+			name:   "infinite scale",
+			in:     Input{Mirror: p64(10), Scale: math.Inf(1)},
+			want:   Decision{Action: ActionReject, Strategy: StrategyMirror, Base: 10, Scale: 1, ClampedBy: none()},
+			reason: "scale +Inf is not a finite number greater than 0",
+		},
+		{
+			name:   "negative scale",
+			in:     Input{Mirror: p64(10), Scale: -1},
+			want:   Decision{Action: ActionReject, Strategy: StrategyMirror, Base: 10, Scale: 1, ClampedBy: none()},
+			reason: "scale -1 is not a finite number",
+		},
+		{
+			name:   "policy scale 0",
+			in:     Input{Policy: &Rule{Default: p64(10), Scale: pf(0)}},
+			want:   Decision{Action: ActionReject, Strategy: StrategyPolicy, Base: 10, Scale: 1, ClampedBy: none()},
+			reason: "scale 0 is not a finite number",
+		},
+
+		// Saturation.
+		{
+			name:   "a huge scale saturates, then MAX_CONCURRENCY caps",
+			in:     Input{Mirror: p64(100), Scale: 1e308, MaxConcurrency: 1000},
+			want:   Decision{Action: ActionPut, Strategy: StrategyMirror, Base: 100, Scale: 1e308, Value: 1000, ClampedBy: by(ClampMaxConc)},
+			reason: "exceeds 2147483647 and saturated; lowered from 2147483647 to 1000 by MAX_CONCURRENCY",
+		},
+		{
+			name:   "int32 overflow: 2^31-1 × 2 saturates",
+			in:     Input{Mirror: p64(maxI32), Scale: 2, MaxConcurrency: maxI32},
+			want:   Decision{Action: ActionPut, Strategy: StrategyMirror, Base: maxI32, Scale: 2, Value: maxI32, ClampedBy: none()},
+			reason: "saturated",
+		},
+		{
+			name:   "a base beyond int32 saturates",
+			in:     Input{Mirror: p64(math.MaxInt64), MaxConcurrency: maxI32},
+			want:   Decision{Action: ActionPut, Strategy: StrategyMirror, Base: maxI32, Scale: 1, Value: maxI32, ClampedBy: none()},
+			reason: "base 9223372036854775807 saturated to 2147483647",
+		},
+		{
+			name:   "MAX_CONCURRENCY defaults to 100",
+			in:     Input{Explicit: p64(maxI32)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: maxI32, Scale: 1, Value: 100, ClampedBy: by(ClampMaxConc)},
+			reason: "lowered from 2147483647 to 100 by MAX_CONCURRENCY",
+		},
+		{
+			name: "exactly MAX_CONCURRENCY is not clamped",
+			in:   Input{Explicit: p64(100)},
+			want: Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 100, Scale: 1, Value: 100, ClampedBy: none()},
+		},
+		{
+			name:   "one above MAX_CONCURRENCY is clamped",
+			in:     Input{Explicit: p64(101)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 101, Scale: 1, Value: 100, ClampedBy: by(ClampMaxConc)},
+			reason: "lowered from 101 to 100",
+		},
+
+		// Min and max.
+		{
+			name:   "intent min raises",
+			in:     Input{Mirror: p64(10), Min: p64(50)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyMirror, Base: 10, Scale: 1, Value: 50, ClampedBy: by(ClampIntentMin)},
+			reason: "raised from 10 to 50 by the intent's min",
+		},
+		{
+			name:   "the larger min wins: policy",
+			in:     Input{Mirror: p64(10), Min: p64(50), Policy: &Rule{Min: p64(60)}},
+			want:   Decision{Action: ActionPut, Strategy: StrategyMirror, Base: 10, Scale: 1, Value: 60, ClampedBy: by(ClampPolicyMin)},
+			reason: "raised from 10 to 60 by the policy's min",
+		},
+		{
+			name:   "equal mins record the intent's",
+			in:     Input{Mirror: p64(10), Min: p64(50), Policy: &Rule{Min: p64(50)}},
+			want:   Decision{Action: ActionPut, Strategy: StrategyMirror, Base: 10, Scale: 1, Value: 50, ClampedBy: by(ClampIntentMin)},
+			reason: "raised",
+		},
+		{
+			name: "a min below the value changes nothing",
+			in:   Input{Mirror: p64(10), Min: p64(10), Policy: &Rule{Min: p64(3)}},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, Base: 10, Scale: 1, Value: 10, ClampedBy: none()},
+		},
+		{
+			name:   "intent max lowers",
+			in:     Input{Explicit: p64(40), Max: p64(30)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 40, Scale: 1, Value: 30, ClampedBy: by(ClampIntentMax)},
+			reason: "lowered from 40 to 30 by the intent's max",
+		},
+		{
+			name:   "the smaller max wins: policy",
+			in:     Input{Explicit: p64(40), Max: p64(30), Policy: &Rule{Max: p64(20)}},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 40, Scale: 1, Value: 20, ClampedBy: by(ClampPolicyMax)},
+			reason: "lowered from 40 to 20 by the policy's max",
+		},
+		{
+			name:   "min above max: max wins",
+			in:     Input{Mirror: p64(10), Min: p64(50), Policy: &Rule{Max: p64(20)}},
+			want:   Decision{Action: ActionPut, Strategy: StrategyMirror, Base: 10, Scale: 1, Value: 20, ClampedBy: by(ClampIntentMin, ClampPolicyMax)},
+			reason: "min 50 exceeds max 20: max wins",
+		},
+		{
+			name:   "max 0 leaves nothing",
+			in:     Input{Explicit: p64(5), Max: p64(0)},
+			want:   Decision{Action: ActionReject, Strategy: StrategyExplicit, Base: 5, Scale: 1, Value: 0, ClampedBy: by(ClampIntentMax)},
+			reason: "intent.max leaves 0: nothing to provision (use concurrency 0 to remove provisioned concurrency)",
+		},
+		{
+			name:   "clamps apply in order: min, max, MAX_CONCURRENCY, reservation",
+			in:     Input{Mirror: p64(10), Min: p64(500), Policy: &Rule{Max: p64(300)}, MaxConcurrency: 200, Limits: Limits{Reserved: p64(150)}},
+			want:   Decision{Action: ActionPut, Strategy: StrategyMirror, Base: 10, Scale: 1, Value: 150, ClampedBy: by(ClampIntentMin, ClampPolicyMax, ClampMaxConc, ClampReserved)},
+			reason: "raised from 10 to 500 by the intent's min; min 500 exceeds max 300: max wins; lowered from 500 to 300 by the policy's max; lowered from 300 to 200 by MAX_CONCURRENCY; lowered from 200 to 150 by the function's reserved concurrency",
+		},
+
+		// Guardrails: reservation.
+		{
+			name: "reservation: exactly the room left",
+			in:   Input{Explicit: p64(40), Limits: Limits{Reserved: p64(100), OtherQualifiersPC: 60}},
+			want: Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 40, Scale: 1, Value: 40, ClampedBy: none()},
+		},
+		{
+			name:   "reservation: one above the room left",
+			in:     Input{Explicit: p64(41), Limits: Limits{Reserved: p64(100), OtherQualifiersPC: 60}},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 41, Scale: 1, Value: 40, ClampedBy: by(ClampReserved)},
+			reason: "lowered from 41 to 40 by the function's reserved concurrency less its other qualifiers' provisioned concurrency",
+		},
+		{
+			name:   "reservation used up by other qualifiers",
+			in:     Input{Explicit: p64(10), Limits: Limits{Reserved: p64(100), OtherQualifiersPC: 100}},
+			want:   Decision{Action: ActionReject, Strategy: StrategyExplicit, Base: 10, Scale: 1, Value: 0, ClampedBy: by(ClampReserved)},
+			reason: "the function's reserved concurrency 100 minus 100 held by its other qualifiers leaves no room for provisioned concurrency",
+		},
+		{
+			name:   "reservation of 0",
+			in:     Input{Explicit: p64(10), Limits: Limits{Reserved: p64(0), Unreserved: p64(900)}},
+			want:   Decision{Action: ActionReject, Strategy: StrategyExplicit, Base: 10, Scale: 1, Value: 0, ClampedBy: by(ClampReserved)},
+			reason: "reserved concurrency 0 minus 0",
+		},
+		{
+			name: "with a reservation the unreserved guardrail does not apply",
+			in:   Input{Explicit: p64(50), Limits: Limits{Reserved: p64(100), Unreserved: p64(100)}},
+			want: Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 50, Scale: 1, Value: 50, ClampedBy: none()},
+		},
+
+		// Guardrails: unreserved.
+		{
+			name: "unreserved: exactly the room above the minimum",
+			in:   Input{Explicit: p64(50), Limits: Limits{Unreserved: p64(150)}},
+			want: Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 50, Scale: 1, Value: 50, ClampedBy: none()},
+		},
+		{
+			name:   "unreserved: one above the room",
+			in:     Input{Explicit: p64(51), Limits: Limits{Unreserved: p64(150)}},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 51, Scale: 1, Value: 50, ClampedBy: by(ClampUnreserved)},
+			reason: "lowered from 51 to 50 by the account's unreserved concurrency above its minimum",
+		},
+		{
+			name: "unreserved: what the target holds counts as room",
+			in:   Input{Explicit: p64(80), Target: ready(30), Limits: Limits{Unreserved: p64(150)}},
+			want: Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 80, Scale: 1, Value: 80, ClampedBy: none()},
+		},
+		{
+			name:   "unreserved: custom minimum",
+			in:     Input{Explicit: p64(80), Limits: Limits{Unreserved: p64(100), MinimumUnreserved: 50}},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 80, Scale: 1, Value: 50, ClampedBy: by(ClampUnreserved)},
+			reason: "lowered from 80 to 50",
+		},
+		{
+			name:   "unreserved: at the minimum, nothing left",
+			in:     Input{Explicit: p64(10), Limits: Limits{Unreserved: p64(100)}},
+			want:   Decision{Action: ActionReject, Strategy: StrategyExplicit, Base: 10, Scale: 1, Value: 0, ClampedBy: by(ClampUnreserved)},
+			reason: "the account's unreserved concurrency 100 plus 0 held by the target leaves nothing above the minimum unreserved 100",
+		},
+		{
+			name:   "unreserved: below the minimum",
+			in:     Input{Explicit: p64(10), Limits: Limits{Unreserved: p64(40)}},
+			want:   Decision{Action: ActionReject, Strategy: StrategyExplicit, Base: 10, Scale: 1, Value: 0, ClampedBy: by(ClampUnreserved)},
+			reason: "unreserved concurrency 40",
+		},
+		{
+			name: "unreserved unknown: guardrail skipped",
+			in:   Input{Explicit: p64(100)},
+			want: Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 100, Scale: 1, Value: 100, ClampedBy: none()},
+		},
+		{
+			name: "extreme limits do not overflow",
+			in:   Input{Explicit: p64(10), Target: State{Requested: math.MaxInt64}, Limits: Limits{Unreserved: p64(math.MaxInt64), MinimumUnreserved: math.MaxInt64}},
+			want: Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 10, Scale: 1, Value: 10, ClampedBy: none()},
+		},
+
+		// Unchanged or not.
+		{
+			name: "same value and READY: unchanged",
+			in:   Input{Explicit: p64(40), Target: ready(40)},
+			want: Decision{Action: ActionUnchanged, Strategy: StrategyExplicit, Base: 40, Scale: 1, Value: 40, ClampedBy: none()},
+		},
+		{
+			name: "same value and IN_PROGRESS: unchanged",
+			in:   Input{From: "BLUE", Mirror: p64(40), Target: State{Requested: 40, Status: StatusInProgress}},
+			want: Decision{Action: ActionUnchanged, Strategy: StrategyMirror, From: "BLUE", Base: 40, Scale: 1, Value: 40, ClampedBy: none()},
+		},
+		{
+			name:   "same value and FAILED: put again",
+			in:     Input{Explicit: p64(40), Target: State{Requested: 40, Status: StatusFailed}},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 40, Scale: 1, Value: 40, ClampedBy: none()},
+			reason: "the target's previous allocation FAILED: putting it again",
+		},
+		{
+			name: "a different value: put",
+			in:   Input{Explicit: p64(41), Target: ready(40)},
+			want: Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 41, Scale: 1, Value: 41, ClampedBy: none()},
+		},
+		{
+			name:   "unchanged after a clamp",
+			in:     Input{Explicit: p64(500), Target: ready(100)},
+			want:   Decision{Action: ActionUnchanged, Strategy: StrategyExplicit, Base: 500, Scale: 1, Value: 100, ClampedBy: by(ClampMaxConc)},
+			reason: "lowered from 500 to 100 by MAX_CONCURRENCY",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Decide(tt.in)
+			if diff := cmp.Diff(tt.want, got, cmpopts.IgnoreFields(Decision{}, "Reason")); diff != "" {
+				t.Errorf("Decide mismatch (-want +got):\n%s\nreason: %s", diff, got.Reason)
+			}
+			switch {
+			case tt.reason == "" && got.Reason != "":
+				t.Errorf("Reason = %q, want none", got.Reason)
+			case !strings.Contains(got.Reason, tt.reason):
+				t.Errorf("Reason = %q, want it to contain %q", got.Reason, tt.reason)
+			}
+			if got.ClampedBy == nil {
+				t.Error("ClampedBy is nil")
+			}
+		})
+	}
+}
+
+func TestScaleCeil(t *testing.T) {
+	tests := []struct {
+		base      int64
+		scale     float64
+		want      int64
+		saturated bool
+	}{
+		{10, 1, 10, false},
+		{0, 5, 0, false},
+		{10, 1.1, 11, false},
+		{100, 1.15, 115, false},
+		{3, 1.0 / 3, 1, false},
+		{30, 0.7, 21, false},
+		{1, 1e-300, 1, false},
+		{1 << 30, 2, 1<<31 - 1, true},
+		{1<<31 - 1, 1, 1<<31 - 1, false},
+		{1, 2147483647, 2147483647, false},
+		{1, 2147483647.5, 2147483647, true},
+		{7, 1e308, 1<<31 - 1, true},
+	}
+	for _, tt := range tests {
+		got, sat := scaleCeil(tt.base, tt.scale)
+		if got != tt.want || sat != tt.saturated {
+			t.Errorf("scaleCeil(%d, %v) = %d, %v; want %d, %v", tt.base, tt.scale, got, sat, tt.want, tt.saturated)
+		}
+	}
+}
+
+// FuzzDecide checks that Decide never panics and never puts a value below 1, above the hard
+// cap or beyond a live guardrail.
+func FuzzDecide(f *testing.F) {
+	f.Add(true, int64(40), false, int64(0), false, int64(0), false, 0.0, 0.0, int64(-1), int64(-1), int64(-1), int64(-1), int64(100), int64(0), "", int64(-1), int64(0), int64(-1), int64(0))
+	f.Add(false, int64(0), true, int64(10), true, int64(5), true, 1.5, 1.1, int64(3), int64(500), int64(0), int64(50), int64(0), int64(10), "READY", int64(200), int64(60), int64(-1), int64(100))
+	f.Add(false, int64(0), false, int64(0), true, int64(7), false, 1e308, 0.0, int64(-1), int64(-1), int64(-1), int64(-1), int64(1<<31-1), int64(0), "FAILED", int64(-1), int64(0), int64(150), int64(0))
+	f.Fuzz(func(t *testing.T, hasExplicit bool, explicit int64, hasMirror bool, mirror int64, hasDefault bool, def int64,
+		hasPolicyScale bool, scale, policyScale float64, min, max, pmin, pmax, maxConc, requested int64, status string,
+		reserved, other, unreserved, minUnres int64) {
+		opt := func(ok bool, v int64) *int64 {
+			if !ok {
+				return nil
+			}
+			return &v
+		}
+		nonNeg := func(v int64) *int64 { return opt(v >= 0, v) }
+		in := Input{
+			Explicit: opt(hasExplicit, explicit), From: "BLUE", Mirror: opt(hasMirror, mirror), Scale: scale,
+			Min: nonNeg(min), Max: nonNeg(max), MaxConcurrency: maxConc,
+			Target: State{Requested: requested, Status: status},
+			Limits: Limits{Reserved: nonNeg(reserved), OtherQualifiersPC: other, Unreserved: nonNeg(unreserved), MinimumUnreserved: minUnres},
+		}
+		if hasDefault || hasPolicyScale || pmin >= 0 || pmax >= 0 {
+			in.Policy = &Rule{Default: opt(hasDefault, def), Min: nonNeg(pmin), Max: nonNeg(pmax)}
+			if hasPolicyScale {
+				in.Policy.Scale = &policyScale
+			}
+		}
+		d := Decide(in)
+		if d.ClampedBy == nil {
+			t.Fatal("ClampedBy is nil")
+		}
+		switch d.Action {
+		case ActionPut, ActionUnchanged:
+			if d.Action == ActionUnchanged && d.Value == 0 {
+				return // explicit 0 on a target without provisioned concurrency
+			}
+			cap := maxConc
+			if cap <= 0 {
+				cap = 100
+			}
+			if d.Value < 1 || d.Value > cap || d.Value > 1<<31-1 {
+				t.Fatalf("%s of %d outside 1..%d: %+v", d.Action, d.Value, cap, d)
+			}
+			if in.Limits.Reserved != nil && d.Value > *in.Limits.Reserved-max64(other, 0) {
+				t.Fatalf("value %d above the reservation room: %+v", d.Value, d)
+			}
+			if in.Limits.Reserved == nil && in.Limits.Unreserved != nil {
+				mu := minUnres
+				if mu <= 0 {
+					mu = 100
+				}
+				room := big.NewInt(*in.Limits.Unreserved)
+				room.Add(room, big.NewInt(max64(requested, 0)))
+				room.Sub(room, big.NewInt(mu))
+				if room.Cmp(big.NewInt(d.Value)) < 0 {
+					t.Fatalf("value %d above the unreserved room: %+v", d.Value, d)
+				}
+			}
+			if d.Action == ActionUnchanged && (d.Value != requested || (status != StatusReady && status != StatusInProgress)) {
+				t.Fatalf("unchanged without a matching target: %+v", d)
+			}
+		case ActionDelete:
+			if !hasExplicit || explicit != 0 {
+				t.Fatalf("delete without an explicit 0: %+v", d)
+			}
+		case ActionReject:
+			if d.Reason == "" {
+				t.Fatalf("reject without a reason: %+v", d)
+			}
+		default:
+			t.Fatalf("unknown action %q", d.Action)
+		}
+		if d.Scale != 1 && (math.IsNaN(d.Scale) || math.IsInf(d.Scale, 0) || d.Scale <= 0) {
+			t.Fatalf("decision scale %v", d.Scale)
+		}
+	})
+}
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}

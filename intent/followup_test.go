@@ -1,0 +1,123 @@
+package intent
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func sampleFollowUp() FollowUp {
+	started := time.Date(2024, 11, 21, 19, 32, 12, 500, time.UTC)
+	return FollowUp{
+		Intent: Intent{
+			ID: "deploy-1", CorrelationID: "run-7", Trigger: TriggerEventBridge,
+			Function:  Function{Name: "checkout", Partition: "aws", Region: "eu-west-1", AccountID: "123456789012"},
+			Qualifier: "GREEN", From: "BLUE", Scale: 1.5, Min: ptr[int64](2), Max: ptr[int64](90),
+			Release: Release{Mode: ReleaseStandby, Standby: 3}, Wait: true, DryRun: false,
+		},
+		Value: 60, Strategy: "mirror", Base: 40, Scale: 1.5, ClampedBy: []string{"policy.max"},
+		Attempt: 3, Started: started, Deadline: started.Add(15 * time.Minute),
+	}
+}
+
+func TestFollowUpRoundTrip(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*FollowUp)
+	}{
+		{"every field", func(*FollowUp) {}},
+		{"release delete, explicit value, alias moved", func(f *FollowUp) {
+			f.Intent.Release = Release{Mode: ReleaseDelete}
+			f.Intent.Concurrency = ptr[int64](1)
+			f.Intent.AliasMoved = true
+			f.Intent.Trigger = TriggerCloudTrail
+		}},
+		{"resumed from a follow-up, reconcile trigger", func(f *FollowUp) {
+			f.Intent.Trigger = TriggerSchedule
+			f.Attempt = 9
+		}},
+		{"followup trigger", func(f *FollowUp) { f.Intent.Trigger = TriggerFollowUp }},
+		{"minimal, nil clampedBy, no id", func(f *FollowUp) {
+			f.Intent = Intent{Trigger: TriggerDirect, Function: Function{Name: "f"}, Qualifier: "7"}
+			f.ClampedBy = nil
+			f.Strategy = ""
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := sampleFollowUp()
+			tt.modify(&f)
+			body, err := EncodeFollowUp(f)
+			if err != nil {
+				t.Fatalf("EncodeFollowUp: %v", err)
+			}
+			got, err := Decode(body, "", TriggerSQS)
+			if err != nil {
+				t.Fatalf("Decode(%s): %v", body, err)
+			}
+			want := f
+			if want.ClampedBy == nil {
+				want.ClampedBy = []string{}
+			}
+			wantMsg := Message{Kind: KindFollowUp, Trigger: TriggerFollowUp, ID: f.Intent.ID, FollowUp: want}
+			if diff := cmp.Diff(wantMsg, got); diff != "" {
+				t.Errorf("round trip mismatch (-want +got):\n%s\nbody: %s", diff, body)
+			}
+		})
+	}
+}
+
+func TestFollowUpWireShape(t *testing.T) {
+	body, err := EncodeFollowUp(sampleFollowUp())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top map[string]map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		t.Fatal(err)
+	}
+	inner, ok := top["prewarmFollowUp"]
+	if !ok || len(top) != 1 {
+		t.Fatalf("body %s: want one key prewarmFollowUp", body)
+	}
+	if got, want := string(inner["intent"]), `{"id":"deploy-1","correlationId":"run-7","trigger":"eventbridge","functionName":"arn:aws:lambda:eu-west-1:123456789012:function:checkout","to":"GREEN","from":"BLUE","scale":1.5,"min":2,"max":90,"release":3,"wait":true}`; got != want {
+		t.Errorf("intent = %s\nwant     %s", got, want)
+	}
+}
+
+func TestEncodeFollowUpRefusesInvalid(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*FollowUp)
+		err    string
+	}{
+		{"no qualifier", func(f *FollowUp) { f.Intent.Qualifier = "" }, "qualifier is empty"},
+		{"unknown trigger", func(f *FollowUp) { f.Intent.Trigger = "cron" }, `trigger "cron" is unknown`},
+		{"no trigger", func(f *FollowUp) { f.Intent.Trigger = "" }, `trigger "" is unknown`},
+		{"negative value", func(f *FollowUp) { f.Value = -1 }, "value -1 is outside"},
+		{"NaN scale", func(f *FollowUp) { f.Scale = nanValue() }, "is not a finite number"},
+		{"no deadline", func(f *FollowUp) { f.Deadline = time.Time{} }, "started and deadline are required"},
+		{"deadline before start", func(f *FollowUp) { f.Deadline = f.Started.Add(-time.Second) }, "is before started"},
+		{"unknown strategy", func(f *FollowUp) { f.Strategy = "guess" }, `strategy "guess" is unknown`},
+		{"bad function", func(f *FollowUp) { f.Intent.Function = Function{Name: "a b"} }, "characters other than"},
+		{"region without partition", func(f *FollowUp) { f.Intent.Function = Function{Name: "f", Region: "us-east-1"} }, "is not well formed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := sampleFollowUp()
+			tt.modify(&f)
+			_, err := EncodeFollowUp(f)
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("EncodeFollowUp error = %v, want one containing %q", err, tt.err)
+			}
+		})
+	}
+}
+
+func nanValue() float64 {
+	zero := 0.0
+	return zero / zero
+}
