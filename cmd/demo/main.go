@@ -204,7 +204,7 @@ func (d *demo) viaSQS(names ...string) func(context.Context) error {
 		m, err := esm.New(esm.Config{
 			Client: d.sqs, QueueURL: d.events, BatchSize: 10, WaitTimeSeconds: 1,
 			MaximumBatchingWindow: 200 * time.Millisecond,
-			Invoker: esm.FuncInvoker(d.invoke),
+			Invoker:               esm.FuncInvoker(d.invoke),
 			OnBatch: func(b esm.Batch) {
 				fmt.Fprintf(d.out, "   event source mapping: batch of %d, %d deleted, %d reported for retry\n", len(b.MessageIDs), len(b.Deleted), len(b.Failed))
 			},
