@@ -1,0 +1,165 @@
+// Command localaws runs the local AWS emulator: the Lambda control plane and
+// SQS on one port (default 127.0.0.1:4566, like LocalStack), seeded from a
+// world file, with optional faults and SQS event source mappings that
+// invoke a function over HTTP.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/localaws/esm"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "localaws:", err)
+		os.Exit(1)
+	}
+}
+
+// mapping is one -esm QUEUE=INVOKE_URL flag.
+type mapping struct{ queue, invokeURL string }
+
+type mappings []mapping
+
+func (m *mappings) String() string {
+	parts := make([]string, len(*m))
+	for i, x := range *m {
+		parts[i] = x.queue + "=" + x.invokeURL
+	}
+	return strings.Join(parts, " ")
+}
+
+func (m *mappings) Set(s string) error {
+	queue, url, ok := strings.Cut(s, "=")
+	if !ok || queue == "" || url == "" {
+		return fmt.Errorf("%q: want QUEUE=INVOKE_URL", s)
+	}
+	*m = append(*m, mapping{queue: queue, invokeURL: url})
+	return nil
+}
+
+// run serves until ctx is done. LOCALAWS_ADDR and LOCALAWS_WORLD give the
+// defaults of -addr and -world.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("localaws", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", envOr(getenv, "LOCALAWS_ADDR", "127.0.0.1:4566"), "listen address")
+	worldFile := fs.String("world", getenv("LOCALAWS_WORLD"), "world file (JSON); the built-in default when empty")
+	printWorld := fs.Bool("print-world", false, "print the built-in world file and exit")
+	var faults localaws.Faults
+	fs.Var(&faults.Latency, "latency", "added latency: 50ms for every operation, or Op=200ms,... (mixable)")
+	fs.Var(&faults.ThrottleRate, "throttle-rate", "fraction of requests throttled: 0.2, or Op=0.5,... (mixable)")
+	fs.Var(&faults.ErrorRate, "error-rate", "fraction of requests answered with a 5xx: 0.05, or Op=0.5,... (mixable)")
+	fs.Var(&faults.ResetRate, "reset-rate", "fraction of connections reset without a response: 0.02, or Op=0.5,... (mixable)")
+	rps := fs.Float64("control-plane-rps", localaws.DefaultControlPlaneRPS, "Lambda control-plane quota in requests/s (burst the same); 0 turns it off")
+	seed := fs.Int64("seed", 0, "seed of the fault dice; 0 picks one and prints it")
+	var esms mappings
+	fs.Var(&esms, "esm", "event source mapping QUEUE=INVOKE_URL: poll queue QUEUE and invoke the function at INVOKE_URL (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *printWorld {
+		_, err := stdout.Write(localaws.DefaultWorldJSON())
+		return err
+	}
+
+	world, worldName := localaws.DefaultWorld(), "built-in default"
+	if *worldFile != "" {
+		w, err := localaws.LoadWorld(*worldFile)
+		if err != nil {
+			return err
+		}
+		world, worldName = w, *worldFile
+	}
+	opts := localaws.Options{Faults: faults, ControlPlaneRPS: *rps, Seed: *seed}
+	if *rps <= 0 {
+		opts.ControlPlaneRPS = -1
+	}
+	srv, err := localaws.New(world, opts)
+	if err != nil {
+		return err
+	}
+	for _, m := range esms {
+		if !strings.Contains(m.queue, "/") && !slices.Contains(srv.SQS().Queues(), m.queue) {
+			return fmt.Errorf("-esm %s: no queue %q in the world", m.queue, m.queue)
+		}
+	}
+	url, stop, err := srv.Listen(*addr)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Fprintf(stdout, "localaws listening on %s (world: %s, %d functions, %d queues; control-plane quota %s; fault seed %d)\n",
+		url, worldName, len(world.Functions), len(srv.SQS().Queues()), quota(opts.ControlPlaneRPS), srv.Seed())
+
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	client := sqs.NewFromConfig(localaws.SDKConfig(url))
+	var wg sync.WaitGroup
+	esmCtx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	for _, m := range esms {
+		queueURL := m.queue
+		if !strings.Contains(queueURL, "/") {
+			queueURL = srv.SQS().QueueURL(strings.TrimPrefix(url, "http://"), m.queue)
+		}
+		mp, err := esm.New(esm.Config{
+			Client:   client,
+			QueueURL: queueURL,
+			Invoker:  esm.HTTPInvoker{URL: m.invokeURL},
+			Logger:   log.With("queue", m.queue),
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "event source mapping %s -> %s\n", queueURL, m.invokeURL)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = mp.Run(esmCtx)
+		}()
+	}
+
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "localaws shutting down")
+	return nil
+}
+
+func quota(rps float64) string {
+	if rps < 0 {
+		return "off"
+	}
+	return fmt.Sprintf("%g/s", rps)
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}

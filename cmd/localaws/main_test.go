@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/prewarm/prewarm/localaws"
+)
+
+func noEnv(string) string { return "" }
+
+// startRun runs the command on a free port and returns the emulator's URL,
+// the lines it printed after the first, and a function that stops it and
+// returns run's error.
+func startRun(t *testing.T, args ...string) (url string, lines <-chan string, stop func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), noEnv, pw, io.Discard)
+		pw.Close()
+		done <- err
+	}()
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() {
+		cancel()
+		t.Fatalf("no startup line; run returned %v", <-done)
+	}
+	first := sc.Text()
+	m := regexp.MustCompile(`listening on (http://\S+) \(world: ([^,]+),`).FindStringSubmatch(first)
+	if m == nil {
+		cancel()
+		t.Fatalf("startup line %q does not say where it listens", first)
+	}
+	rest := make(chan string, 16)
+	go func() {
+		defer close(rest)
+		for sc.Scan() {
+			rest <- sc.Text()
+		}
+	}()
+	stopped := false
+	stop = func() error {
+		if stopped {
+			return nil
+		}
+		stopped = true
+		cancel()
+		for range rest {
+		}
+		return <-done
+	}
+	t.Cleanup(func() { _ = stop() })
+	return m[1], rest, stop
+}
+
+func TestRunServesUntilCancelled(t *testing.T) {
+	url, _, stop := startRun(t, "-seed", "3", "-control-plane-rps", "0")
+	cfg := localaws.SDKConfig(url)
+	out, err := lambdasvc.NewFromConfig(cfg).GetAccountSettings(context.Background(), &lambdasvc.GetAccountSettingsInput{})
+	if err != nil {
+		t.Fatalf("GetAccountSettings: %v", err)
+	}
+	if got := out.AccountLimit.ConcurrentExecutions; got != 1000 {
+		t.Errorf("ConcurrentExecutions: got %d, want 1000", got)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if _, err := http.Get(url + localaws.HealthPath); err == nil {
+		t.Errorf("still serving after shutdown")
+	}
+}
+
+func TestRunLoadsWorldAndFaults(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "world.json")
+	world := `{"accountId":"111122223333","region":"eu-west-1","readyAfter":"1s","functions":[{"name":"solo","versions":["1"],"aliases":{"live":"1"}}],"queues":[]}`
+	if err := os.WriteFile(p, []byte(world), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url, _, _ := startRun(t, "-world", p, "-throttle-rate", "GetAccountSettings=1", "-control-plane-rps", "0")
+	lc := lambdasvc.NewFromConfig(localaws.SDKConfig(url), func(o *lambdasvc.Options) { o.RetryMaxAttempts = 1 })
+	ctx := context.Background()
+	gf, err := lc.GetFunction(ctx, &lambdasvc.GetFunctionInput{FunctionName: aws.String("solo")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := aws.ToString(gf.Configuration.FunctionArn), "arn:aws:lambda:eu-west-1:111122223333:function:solo"; got != want {
+		t.Errorf("FunctionArn: got %q, want %q", got, want)
+	}
+	if _, err := lc.GetAccountSettings(ctx, &lambdasvc.GetAccountSettingsInput{}); err == nil {
+		t.Errorf("GetAccountSettings: throttle rate 1 did not throttle")
+	}
+}
+
+func TestRunWiresEventSourceMapping(t *testing.T) {
+	got := make(chan events.SQSEvent, 1)
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev events.SQSEvent
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			t.Errorf("decode event: %v", err)
+		}
+		select {
+		case got <- ev:
+		default:
+		}
+		_, _ = w.Write([]byte(`{"batchItemFailures":[]}`))
+	}))
+	defer fn.Close()
+
+	url, lines, stop := startRun(t, "-esm", "prewarm-events="+fn.URL, "-control-plane-rps", "0")
+	if line := <-lines; !strings.Contains(line, "prewarm-events -> "+fn.URL) {
+		t.Errorf("mapping line: got %q", line)
+	}
+	sc := sqs.NewFromConfig(localaws.SDKConfig(url))
+	ctx := context.Background()
+	q, err := sc.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("prewarm-events")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String(`{"functionName":"my-function"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-got:
+		if len(ev.Records) != 1 || ev.Records[0].Body != `{"functionName":"my-function"}` || ev.Records[0].EventSource != "aws:sqs" {
+			t.Errorf("event: got %+v", ev)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the mapping did not invoke the function")
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run: %v", err)
+	}
+}
+
+func TestRunRejectsBadFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"rate above 1", []string{"-throttle-rate", "2"}},
+		{"bad latency", []string{"-latency", "soon"}},
+		{"bad esm", []string{"-esm", "no-url"}},
+		{"esm on unknown queue", []string{"-esm", "nope=http://127.0.0.1:1/"}},
+		{"missing world", []string{"-world", filepath.Join(t.TempDir(), "missing.json")}},
+		{"extra argument", []string{"serve"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(context.Background(), append([]string{"-addr", "127.0.0.1:0"}, tt.args...), noEnv, io.Discard, io.Discard)
+			if err == nil {
+				t.Errorf("run %v: got no error", tt.args)
+			}
+		})
+	}
+}
+
+func TestPrintWorld(t *testing.T) {
+	var out strings.Builder
+	if err := run(context.Background(), []string{"-print-world"}, noEnv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := localaws.ParseWorld([]byte(out.String())); err != nil {
+		t.Errorf("printed world does not parse: %v", err)
+	}
+}

@@ -1,0 +1,157 @@
+package localaws
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Faults are injected by operation name before a request reaches its
+// service.
+type Faults struct {
+	// Latency delays each request (wall time).
+	Latency Latencies
+	// ThrottleRate is the fraction of requests answered with the service's
+	// throttling error.
+	ThrottleRate Rates
+	// ErrorRate is the fraction answered with the service's 5xx error.
+	ErrorRate Rates
+	// ResetRate is the fraction whose TCP connection is closed without a
+	// response.
+	ResetRate Rates
+}
+
+// Rates maps operation names to a fraction in [0, 1]; the empty name is the
+// rate of every operation not named. Its flag form is "0.2" (all
+// operations), "PutProvisionedConcurrencyConfig=0.5,GetAccountSettings=0.1"
+// (only those) or both mixed ("0.05,SendMessage=0.5").
+type Rates map[string]float64
+
+// For returns the rate that applies to op.
+func (r Rates) For(op string) float64 {
+	if v, ok := r[op]; ok {
+		return v
+	}
+	return r[""]
+}
+
+// Set parses the flag form, replacing r's contents; it implements
+// flag.Value.
+func (r *Rates) Set(s string) error {
+	parsed, err := ParseRates(s)
+	if err != nil {
+		return err
+	}
+	*r = parsed
+	return nil
+}
+
+// String renders r in its flag form.
+func (r Rates) String() string {
+	return render(r, func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) })
+}
+
+// ParseRates parses the flag form of Rates.
+func ParseRates(s string) (Rates, error) {
+	r := Rates{}
+	err := parsePerOperation(s, func(op, value string) error {
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil || v < 0 || v > 1 {
+			return fmt.Errorf("rate %q: want a fraction between 0 and 1", value)
+		}
+		r[op] = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Latencies maps operation names to a delay; the empty name is the delay
+// of every operation not named. Its flag form is "50ms", "SendMessage=1s"
+// or both mixed ("10ms,PutProvisionedConcurrencyConfig=200ms").
+type Latencies map[string]time.Duration
+
+// For returns the delay that applies to op.
+func (l Latencies) For(op string) time.Duration {
+	if v, ok := l[op]; ok {
+		return v
+	}
+	return l[""]
+}
+
+// Set parses the flag form, replacing l's contents; it implements
+// flag.Value.
+func (l *Latencies) Set(s string) error {
+	parsed, err := ParseLatencies(s)
+	if err != nil {
+		return err
+	}
+	*l = parsed
+	return nil
+}
+
+// String renders l in its flag form.
+func (l Latencies) String() string {
+	return render(l, func(v time.Duration) string { return v.String() })
+}
+
+// ParseLatencies parses the flag form of Latencies.
+func ParseLatencies(s string) (Latencies, error) {
+	l := Latencies{}
+	err := parsePerOperation(s, func(op, value string) error {
+		v, err := time.ParseDuration(value)
+		if err != nil || v < 0 {
+			return fmt.Errorf("latency %q: want a non-negative Go duration such as 50ms", value)
+		}
+		l[op] = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// parsePerOperation splits "default,Op=value,..." and hands each part to
+// set, with op "" for the default.
+func parsePerOperation(s string, set func(op, value string) error) error {
+	for part := range strings.SplitSeq(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		op, value, named := strings.Cut(part, "=")
+		if !named {
+			op, value = "", part
+		}
+		op, value = strings.TrimSpace(op), strings.TrimSpace(value)
+		if named && op == "" {
+			return fmt.Errorf("%q: operation name missing before '='", part)
+		}
+		if err := set(op, value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func render[V any](m map[string]V, format func(V) string) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		if k == "" {
+			parts = append(parts, format(m[k]))
+			continue
+		}
+		parts = append(parts, k+"="+format(m[k]))
+	}
+	return strings.Join(parts, ",")
+}

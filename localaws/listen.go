@@ -1,0 +1,79 @@
+package localaws
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// shutdownGrace is how long stop waits for requests in flight (an SQS long
+// poll lasts up to 20 s) before it closes their connections.
+const shutdownGrace = 2 * time.Second
+
+// Listen serves s on addr ("127.0.0.1:0" picks a free port) and returns its
+// base URL and a function that stops serving, waiting briefly for requests
+// in flight.
+func (s *Server) Listen(addr string) (url string, stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// Serve returns ErrServerClosed after stop, or the listener's
+		// failure; either way the server is done.
+		_ = hs.Serve(ln)
+	}()
+	stop = func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		if err := hs.Shutdown(ctx); err != nil {
+			_ = hs.Close()
+		}
+		<-done
+	}
+	return "http://" + ln.Addr().String(), stop, nil
+}
+
+// StartTest serves a Server for world on a free local port for the length
+// of the test and returns it with its base URL.
+func StartTest(t testing.TB, world World, opts Options) (*Server, string) {
+	t.Helper()
+	s, err := New(world, opts)
+	if err != nil {
+		t.Fatalf("start emulator: %v", err)
+	}
+	url, stop, err := s.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("start emulator: %v", err)
+	}
+	t.Cleanup(stop)
+	return s, url
+}
+
+// Static credentials the emulator is happy with; it accepts any.
+const (
+	TestAccessKeyID     = "AKIDLOCALAWS"
+	TestSecretAccessKey = "localaws-secret"
+	TestRegion          = defaultRegion
+)
+
+// SDKConfig returns an aws.Config for the real SDK clients
+// (lambda.NewFromConfig, sqs.NewFromConfig) pointed at the emulator at
+// url, with static credentials and Region us-east-1; nothing is read from
+// the environment or shared config files.
+func SDKConfig(url string) aws.Config {
+	return aws.Config{
+		Region:       TestRegion,
+		Credentials:  credentials.NewStaticCredentialsProvider(TestAccessKeyID, TestSecretAccessKey, ""),
+		BaseEndpoint: aws.String(url),
+	}
+}

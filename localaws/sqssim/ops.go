@@ -1,0 +1,853 @@
+package sqssim
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type handlerFunc func(s *Service, w http.ResponseWriter, r *http.Request) *apiError
+
+var operations = map[string]handlerFunc{
+	"CreateQueue":                  (*Service).createQueue,
+	"DeleteQueue":                  (*Service).deleteQueue,
+	"GetQueueUrl":                  (*Service).getQueueURL,
+	"ListQueues":                   (*Service).listQueues,
+	"GetQueueAttributes":           (*Service).getQueueAttributes,
+	"SetQueueAttributes":           (*Service).setQueueAttributes,
+	"SendMessage":                  (*Service).sendMessage,
+	"SendMessageBatch":             (*Service).sendMessageBatch,
+	"ReceiveMessage":               (*Service).receiveMessage,
+	"DeleteMessage":                (*Service).deleteMessage,
+	"DeleteMessageBatch":           (*Service).deleteMessageBatch,
+	"ChangeMessageVisibility":      (*Service).changeMessageVisibility,
+	"ChangeMessageVisibilityBatch": (*Service).changeMessageVisibilityBatch,
+	"PurgeQueue":                   (*Service).purgeQueue,
+}
+
+// ServeHTTP answers one SQS JSON request.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op, ok := s.Operation(r)
+	if !ok {
+		writeError(w, &apiError{status: http.StatusBadRequest, shape: "UnknownOperationException",
+			namespace: "com.amazon.coral.service", message: "Missing or unknown X-Amz-Target for SQS."})
+		return
+	}
+	h, ok := operations[op]
+	if !ok {
+		writeError(w, &apiError{status: http.StatusBadRequest, shape: "UnsupportedOperation",
+			queryCode: "AWS.SimpleQueueService.UnsupportedOperation",
+			message:   "The operation " + op + " is not supported by this emulator."})
+		return
+	}
+	if err := h(s, w, r); err != nil {
+		writeError(w, err)
+	}
+}
+
+// lookup resolves a QueueUrl: its last path segment names the queue.
+// Callers hold s.mu.
+func (s *Service) lookup(queueURL *string) (*queue, *apiError) {
+	if queueURL == nil || *queueURL == "" {
+		return nil, missingParameter("QueueUrl")
+	}
+	u := strings.TrimRight(*queueURL, "/")
+	q, ok := s.queues[u[strings.LastIndexByte(u, '/')+1:]]
+	if !ok {
+		return nil, queueDoesNotExist()
+	}
+	return q, nil
+}
+
+func (s *Service) createQueue(w http.ResponseWriter, r *http.Request) *apiError {
+	var in createQueueInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.QueueName == nil {
+		return missingParameter("QueueName")
+	}
+	name := *in.QueueName
+	fifo := false
+	if v, ok := in.Attributes["FifoQueue"]; ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return invalidValue("FifoQueue", v, "Invalid value for the parameter FifoQueue.")
+		}
+		fifo = b
+	}
+	if !validQueueName(name, fifo) {
+		return invalidParameter("%s", queueNameRule(fifo))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock.Now()
+	if existing, ok := s.queues[name]; ok {
+		for k, v := range in.Attributes {
+			got, known := existing.attribute(k, now)
+			want, err := normalizeAttribute(k, v)
+			if k == "FifoQueue" && !existing.fifo && want == "false" {
+				continue
+			}
+			if err != nil || !known || got != want {
+				return &apiError{status: http.StatusBadRequest, shape: "QueueNameExists", queryCode: "QueueAlreadyExists",
+					message: "A queue already exists with the same name and a different value for attribute " + k}
+			}
+		}
+		writeJSON(w, map[string]string{"QueueUrl": s.QueueURL(r.Host, name)})
+		return nil
+	}
+	q := s.newQueue(Queue{Name: name, FIFO: fifo}, now)
+	if err := s.applyAttributes(q, in.Attributes, true); err != nil {
+		return err
+	}
+	s.queues[name] = q
+	writeJSON(w, map[string]string{"QueueUrl": s.QueueURL(r.Host, name)})
+	return nil
+}
+
+func (s *Service) deleteQueue(w http.ResponseWriter, r *http.Request) *apiError {
+	var in queueURLInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.lookup(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	delete(s.queues, q.name)
+	q.messages = nil
+	q.notify()
+	writeJSON(w, struct{}{})
+	return nil
+}
+
+func (s *Service) getQueueURL(w http.ResponseWriter, r *http.Request) *apiError {
+	var in getQueueURLInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.QueueName == nil {
+		return missingParameter("QueueName")
+	}
+	s.mu.Lock()
+	_, ok := s.queues[*in.QueueName]
+	s.mu.Unlock()
+	if !ok {
+		return queueDoesNotExist()
+	}
+	writeJSON(w, map[string]string{"QueueUrl": s.QueueURL(r.Host, *in.QueueName)})
+	return nil
+}
+
+func (s *Service) listQueues(w http.ResponseWriter, r *http.Request) *apiError {
+	var in listQueuesInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	prefix := deref(in.QueueNamePrefix)
+	var urls []string
+	for _, n := range s.Queues() {
+		if strings.HasPrefix(n, prefix) {
+			urls = append(urls, s.QueueURL(r.Host, n))
+		}
+	}
+	if in.MaxResults != nil && *in.MaxResults > 0 && len(urls) > *in.MaxResults {
+		urls = urls[:*in.MaxResults]
+	}
+	if len(urls) > 1000 {
+		urls = urls[:1000]
+	}
+	out := map[string][]string{}
+	if len(urls) > 0 {
+		out["QueueUrls"] = urls
+	}
+	writeJSON(w, out)
+	return nil
+}
+
+// queueAttributeNames are the attributes "All" expands to, in AWS's order.
+var queueAttributeNames = []string{
+	"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed", "ApproximateNumberOfMessagesNotVisible",
+	"CreatedTimestamp", "DelaySeconds", "LastModifiedTimestamp", "MaximumMessageSize", "MessageRetentionPeriod",
+	"QueueArn", "ReceiveMessageWaitTimeSeconds", "VisibilityTimeout", "RedrivePolicy", "FifoQueue",
+	"ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit", "SqsManagedSseEnabled",
+	"Policy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "RedriveAllowPolicy",
+}
+
+// attribute returns the value GetQueueAttributes reports for name, and
+// false when q has no such attribute.
+func (q *queue) attribute(name string, now time.Time) (string, bool) {
+	itoa := strconv.Itoa
+	switch name {
+	case "ApproximateNumberOfMessages":
+		return itoa(q.counts(now).Visible), true
+	case "ApproximateNumberOfMessagesNotVisible":
+		return itoa(q.counts(now).InFlight), true
+	case "ApproximateNumberOfMessagesDelayed":
+		return itoa(q.counts(now).Delayed), true
+	case "CreatedTimestamp":
+		return strconv.FormatInt(q.created.Unix(), 10), true
+	case "LastModifiedTimestamp":
+		return strconv.FormatInt(q.modified.Unix(), 10), true
+	case "DelaySeconds":
+		return itoa(int(q.delay / time.Second)), true
+	case "MaximumMessageSize":
+		return itoa(q.maxMessageSize()), true
+	case "MessageRetentionPeriod":
+		if q.retention > 0 {
+			return itoa(q.retention), true
+		}
+		return itoa(retentionPeriodSeconds), true
+	case "QueueArn":
+		return q.arn, true
+	case "ReceiveMessageWaitTimeSeconds":
+		return itoa(int(q.receiveWait / time.Second)), true
+	case "VisibilityTimeout":
+		return itoa(int(q.visibility / time.Second)), true
+	case "RedrivePolicy":
+		if q.redrive == nil {
+			return "", false
+		}
+		return q.redrive.String(), true
+	case "FifoQueue":
+		return "true", q.fifo
+	case "ContentBasedDeduplication":
+		return strconv.FormatBool(q.contentDedup), q.fifo
+	case "DeduplicationScope":
+		if v, ok := q.extra[name]; ok {
+			return v, q.fifo
+		}
+		return "queue", q.fifo
+	case "FifoThroughputLimit":
+		if v, ok := q.extra[name]; ok {
+			return v, q.fifo
+		}
+		return "perQueue", q.fifo
+	case "SqsManagedSseEnabled":
+		if v, ok := q.extra[name]; ok {
+			return v, true
+		}
+		_, kms := q.extra["KmsMasterKeyId"]
+		return strconv.FormatBool(!kms), true
+	default:
+		v, ok := q.extra[name]
+		return v, ok
+	}
+}
+
+func knownQueueAttribute(name string) bool {
+	for _, n := range queueAttributeNames {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Service) getQueueAttributes(w http.ResponseWriter, r *http.Request) *apiError {
+	var in getQueueAttributesInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.lookup(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	names := in.AttributeNames
+	for _, n := range names {
+		if n == "All" {
+			names = queueAttributeNames
+			break
+		}
+		if !knownQueueAttribute(n) {
+			return invalidAttributeName(n)
+		}
+	}
+	now := s.clock.Now()
+	attrs := map[string]string{}
+	for _, n := range names {
+		if v, ok := q.attribute(n, now); ok {
+			attrs[n] = v
+		}
+	}
+	out := map[string]any{}
+	if len(attrs) > 0 {
+		out["Attributes"] = attrs
+	}
+	writeJSON(w, out)
+	return nil
+}
+
+func (s *Service) setQueueAttributes(w http.ResponseWriter, r *http.Request) *apiError {
+	var in setQueueAttributesInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.lookup(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	if err := s.applyAttributes(q, in.Attributes, false); err != nil {
+		return err
+	}
+	q.modified = s.clock.Now()
+	q.notify()
+	writeJSON(w, struct{}{})
+	return nil
+}
+
+// applyAttributes validates all of attrs first and then sets them on q.
+// Callers hold s.mu.
+func (s *Service) applyAttributes(q *queue, attrs map[string]string, creating bool) *apiError {
+	intIn := func(name, v string, lo, hi int) (int, *apiError) {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < lo || n > hi {
+			return 0, invalidParameter("Invalid value for the parameter %s.", name)
+		}
+		return n, nil
+	}
+	var sets []func()
+	for name, v := range attrs {
+		switch name {
+		case "VisibilityTimeout":
+			n, err := intIn(name, v, 0, 43200)
+			if err != nil {
+				return err
+			}
+			sets = append(sets, func() { q.visibility = time.Duration(n) * time.Second })
+		case "DelaySeconds":
+			n, err := intIn(name, v, 0, 900)
+			if err != nil {
+				return err
+			}
+			sets = append(sets, func() { q.delay = time.Duration(n) * time.Second })
+		case "ReceiveMessageWaitTimeSeconds":
+			n, err := intIn(name, v, 0, 20)
+			if err != nil {
+				return err
+			}
+			sets = append(sets, func() { q.receiveWait = time.Duration(n) * time.Second })
+		case "MaximumMessageSize":
+			n, err := intIn(name, v, 1024, MaxMessageSize)
+			if err != nil {
+				return err
+			}
+			sets = append(sets, func() { q.maxSize = n })
+		case "MessageRetentionPeriod":
+			n, err := intIn(name, v, 60, 1209600)
+			if err != nil {
+				return err
+			}
+			sets = append(sets, func() { q.retention = n })
+		case "FifoQueue":
+			if !creating {
+				return invalidAttributeName(name)
+			}
+			// Already applied by createQueue.
+		case "ContentBasedDeduplication", "DeduplicationScope", "FifoThroughputLimit":
+			if !q.fifo {
+				return invalidAttributeName(name)
+			}
+			if name == "ContentBasedDeduplication" {
+				b, err := strconv.ParseBool(v)
+				if err != nil {
+					return invalidParameter("Invalid value for the parameter %s.", name)
+				}
+				sets = append(sets, func() { q.contentDedup = b })
+				continue
+			}
+			sets = append(sets, func() { q.extra[name] = v })
+		case "RedrivePolicy":
+			if v == "" {
+				sets = append(sets, func() { q.redrive = nil })
+				continue
+			}
+			p, err := s.parseRedrivePolicy(q, v)
+			if err != nil {
+				return err
+			}
+			sets = append(sets, func() { q.redrive = p })
+		case "Policy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "RedriveAllowPolicy", "SqsManagedSseEnabled":
+			sets = append(sets, func() { q.extra[name] = v })
+		default:
+			return invalidAttributeName(name)
+		}
+	}
+	for _, set := range sets {
+		set()
+	}
+	return nil
+}
+
+func (s *Service) parseRedrivePolicy(q *queue, raw string) (*redrivePolicy, *apiError) {
+	var p struct {
+		DeadLetterTargetARN string          `json:"deadLetterTargetArn"`
+		MaxReceiveCount     json.RawMessage `json:"maxReceiveCount"`
+	}
+	if err := json.Unmarshal([]byte(raw), &p); err != nil {
+		return nil, invalidValue("RedrivePolicy", raw, "Redrive policy is not a valid JSON map.")
+	}
+	if p.DeadLetterTargetARN == "" || len(p.MaxReceiveCount) == 0 {
+		return nil, invalidValue("RedrivePolicy", raw, "Redrive policy does not contain mandatory attribute: deadLetterTargetArn and maxReceiveCount.")
+	}
+	n, err := strconv.Atoi(strings.Trim(string(p.MaxReceiveCount), `"`))
+	if err != nil || n < 1 || n > 1000 {
+		return nil, invalidValue("RedrivePolicy", raw, fmt.Sprintf("Invalid value for maxReceiveCount: %s, valid values are from 1 to 1000 both inclusive.", strings.Trim(string(p.MaxReceiveCount), `"`)))
+	}
+	dlq := s.queueByARN(p.DeadLetterTargetARN)
+	if dlq == nil {
+		return nil, invalidValue("RedrivePolicy", raw, "Dead letter target does not exist.")
+	}
+	if dlq.fifo != q.fifo {
+		return nil, invalidValue("RedrivePolicy", raw, "Dead-letter target queue type must be the same as the source queue type.")
+	}
+	return &redrivePolicy{deadLetterTargetARN: p.DeadLetterTargetARN, maxReceiveCount: n}, nil
+}
+
+// normalizeAttribute renders an attribute value the way attribute reports
+// it, so CreateQueue can tell an identical re-create from a conflicting one.
+func normalizeAttribute(name, v string) (string, error) {
+	switch name {
+	case "VisibilityTimeout", "DelaySeconds", "ReceiveMessageWaitTimeSeconds", "MaximumMessageSize", "MessageRetentionPeriod":
+		n, err := strconv.Atoi(v)
+		return strconv.Itoa(n), err
+	case "FifoQueue", "ContentBasedDeduplication", "SqsManagedSseEnabled":
+		b, err := strconv.ParseBool(v)
+		return strconv.FormatBool(b), err
+	case "RedrivePolicy":
+		var p struct {
+			DeadLetterTargetARN string          `json:"deadLetterTargetArn"`
+			MaxReceiveCount     json.RawMessage `json:"maxReceiveCount"`
+		}
+		if err := json.Unmarshal([]byte(v), &p); err != nil {
+			return "", err
+		}
+		n, err := strconv.Atoi(strings.Trim(string(p.MaxReceiveCount), `"`))
+		return (&redrivePolicy{deadLetterTargetARN: p.DeadLetterTargetARN, maxReceiveCount: n}).String(), err
+	default:
+		return v, nil
+	}
+}
+
+func senderID(r *http.Request, fallback string) string {
+	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+	if !ok {
+		return fallback
+	}
+	if key, _, ok := strings.Cut(cred, "/"); ok && key != "" {
+		return key
+	}
+	return fallback
+}
+
+func (s *Service) sendMessage(w http.ResponseWriter, r *http.Request) *apiError {
+	var in sendMessageInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	p := sendParams{
+		body: in.MessageBody, delay: in.DelaySeconds, attrs: in.MessageAttributes, sysAttrs: in.MessageSystemAttributes,
+		dedupID: in.MessageDeduplicationID, groupID: in.MessageGroupID, senderID: senderID(r, s.accountID),
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.lookup(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	if err := q.validate(p); err != nil {
+		return err
+	}
+	writeJSON(w, s.enqueue(q, p, s.clock.Now()))
+	return nil
+}
+
+var batchEntryID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+
+// checkBatchIDs applies the request-level rules every batch operation
+// shares: 1 to 10 entries, ids well-formed and distinct.
+func checkBatchIDs(ids []*string, entryType string) *apiError {
+	if len(ids) == 0 {
+		return emptyBatch(entryType)
+	}
+	if len(ids) > MaxBatchEntries {
+		return tooManyEntries(len(ids))
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if id == nil {
+			return missingParameter("Id")
+		}
+		if !batchEntryID.MatchString(*id) {
+			return invalidBatchEntryID()
+		}
+		if seen[*id] {
+			return batchIDsNotDistinct(*id)
+		}
+		seen[*id] = true
+	}
+	return nil
+}
+
+func (s *Service) sendMessageBatch(w http.ResponseWriter, r *http.Request) *apiError {
+	var in sendMessageBatchInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	ids := make([]*string, len(in.Entries))
+	total := 0
+	for i, e := range in.Entries {
+		ids[i] = e.ID
+		total += len(deref(e.MessageBody))
+		for name, v := range e.MessageAttributes {
+			total += attributeSize(name, v)
+		}
+	}
+	if err := checkBatchIDs(ids, "SendMessageBatchRequestEntry"); err != nil {
+		return err
+	}
+	if total > MaxMessageSize {
+		return batchTooLong(total)
+	}
+	sender := senderID(r, s.accountID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.lookup(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	if q.fifo {
+		// A FIFO batch missing a group or deduplication id fails as a whole.
+		for _, e := range in.Entries {
+			if e.MessageGroupID == nil || *e.MessageGroupID == "" {
+				return missingParameter("MessageGroupId")
+			}
+			if e.MessageDeduplicationID == nil && !q.contentDedup {
+				return invalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+			}
+		}
+	}
+	now := s.clock.Now()
+	out := struct {
+		Successful []sendResult
+		Failed     []batchError
+	}{Successful: []sendResult{}, Failed: []batchError{}}
+	for _, e := range in.Entries {
+		p := sendParams{
+			body: e.MessageBody, delay: e.DelaySeconds, attrs: e.MessageAttributes, sysAttrs: e.MessageSystemAttributes,
+			dedupID: e.MessageDeduplicationID, groupID: e.MessageGroupID, senderID: sender,
+		}
+		if err := q.validate(p); err != nil {
+			out.Failed = append(out.Failed, batchError{ID: *e.ID, SenderFault: true, Code: err.code(), Message: err.message})
+			continue
+		}
+		res := s.enqueue(q, p, now)
+		res.ID = *e.ID
+		out.Successful = append(out.Successful, res)
+	}
+	writeJSON(w, out)
+	return nil
+}
+
+func (s *Service) receiveMessage(w http.ResponseWriter, r *http.Request) *apiError {
+	var in receiveMessageInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	limit := 1
+	if in.MaxNumberOfMessages != nil {
+		limit = *in.MaxNumberOfMessages
+		if limit < 1 || limit > 10 {
+			return invalidValue("MaxNumberOfMessages", limit, "Must be between 1 and 10, if provided.")
+		}
+	}
+	if v := in.VisibilityTimeout; v != nil && (*v < 0 || *v > 43200) {
+		return invalidValue("VisibilityTimeout", *v, "Must be >= 0 and <= 43200, if provided.")
+	}
+	if v := in.WaitTimeSeconds; v != nil && (*v < 0 || *v > 20) {
+		return invalidValue("WaitTimeSeconds", *v, "Must be >= 0 and <= 20, if provided.")
+	}
+	sel := newSelection(append(append([]string{}, in.AttributeNames...), in.MessageSystemAttributeNames...), in.MessageAttributeNames)
+
+	s.mu.Lock()
+	q, err := s.lookup(in.QueueURL)
+	if err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	wait := q.receiveWait
+	if in.WaitTimeSeconds != nil {
+		wait = time.Duration(*in.WaitTimeSeconds) * time.Second
+	}
+	deadline := s.clock.Now().Add(wait)
+	for {
+		now := s.clock.Now()
+		vis := q.visibility
+		if in.VisibilityTimeout != nil {
+			vis = time.Duration(*in.VisibilityTimeout) * time.Second
+		}
+		if got := s.collect(q, limit, vis, now); len(got) > 0 || !now.Before(deadline) {
+			msgs := make([]wireMessage, 0, len(got))
+			for _, m := range got {
+				msgs = append(msgs, sel.render(q, m))
+			}
+			s.mu.Unlock()
+			out := map[string]any{}
+			if len(msgs) > 0 {
+				out["Messages"] = msgs
+			}
+			writeJSON(w, out)
+			return nil
+		}
+		changed := q.changed
+		pause := deadline.Sub(now)
+		if next := q.nextVisible(now); !next.IsZero() && next.Sub(now) < pause {
+			pause = next.Sub(now)
+		}
+		q.waiting++
+		s.mu.Unlock()
+		gone := false
+		select {
+		case <-changed:
+		case <-s.clock.After(pause):
+		case <-r.Context().Done():
+			gone = true
+		}
+		s.mu.Lock()
+		q.waiting--
+		if gone {
+			s.mu.Unlock()
+			return nil // nobody is listening any more
+		}
+		if s.queues[q.name] != q {
+			s.mu.Unlock()
+			return queueDoesNotExist()
+		}
+	}
+}
+
+// selection is which attributes a ReceiveMessage asked for.
+type selection struct {
+	allSystem bool
+	system    map[string]bool
+	allUser   bool
+	user      map[string]bool
+	prefixes  []string
+}
+
+func newSelection(system, user []string) selection {
+	sel := selection{system: map[string]bool{}, user: map[string]bool{}}
+	for _, n := range system {
+		if n == "All" {
+			sel.allSystem = true
+		}
+		sel.system[n] = true
+	}
+	for _, n := range user {
+		switch {
+		case n == "All" || n == ".*":
+			sel.allUser = true
+		case strings.HasSuffix(n, ".*"):
+			sel.prefixes = append(sel.prefixes, strings.TrimSuffix(n, "*"))
+		default:
+			sel.user[n] = true
+		}
+	}
+	return sel
+}
+
+func (sel selection) wantSystem(name string) bool { return sel.allSystem || sel.system[name] }
+
+func (sel selection) wantUser(name string) bool {
+	if sel.allUser || sel.user[name] {
+		return true
+	}
+	for _, p := range sel.prefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func millis(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
+
+// render builds the wire form of a just-received message with the
+// attributes sel asked for; MD5OfMessageAttributes covers exactly the
+// returned message attributes, as SQS computes it.
+func (sel selection) render(q *queue, m *message) wireMessage {
+	wm := wireMessage{MessageID: m.id, ReceiptHandle: m.receipt, MD5OfBody: m.md5Body, Body: m.body}
+	sys := map[string]string{
+		"SenderId":                         m.senderID,
+		"SentTimestamp":                    millis(m.sent),
+		"ApproximateReceiveCount":          strconv.Itoa(m.receiveCount),
+		"ApproximateFirstReceiveTimestamp": millis(m.firstReceive),
+	}
+	if m.groupID != "" {
+		sys["MessageGroupId"] = m.groupID
+	}
+	if q.fifo {
+		sys["MessageDeduplicationId"] = m.dedupID
+		sys["SequenceNumber"] = m.sequence
+	}
+	if v, ok := m.sysAttrs["AWSTraceHeader"]; ok {
+		sys["AWSTraceHeader"] = deref(v.StringValue)
+	}
+	if m.dlqSourceARN != "" {
+		sys["DeadLetterQueueSourceArn"] = m.dlqSourceARN
+	}
+	for k, v := range sys {
+		if sel.wantSystem(k) {
+			if wm.Attributes == nil {
+				wm.Attributes = map[string]string{}
+			}
+			wm.Attributes[k] = v
+		}
+	}
+	names := make([]string, 0, len(m.attrs))
+	for k := range m.attrs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		if sel.wantUser(k) {
+			if wm.MessageAttributes == nil {
+				wm.MessageAttributes = map[string]attributeValue{}
+			}
+			wm.MessageAttributes[k] = m.attrs[k]
+		}
+	}
+	wm.MD5OfMessageAttributes = attributesMD5(wm.MessageAttributes)
+	return wm
+}
+
+func (s *Service) deleteMessage(w http.ResponseWriter, r *http.Request) *apiError {
+	var in deleteMessageInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.lookup(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	if in.ReceiptHandle == nil {
+		return missingParameter("ReceiptHandle")
+	}
+	if err := s.deleteByReceipt(q, *in.ReceiptHandle); err != nil {
+		return err
+	}
+	writeJSON(w, struct{}{})
+	return nil
+}
+
+type batchOutput struct {
+	Successful []idResult
+	Failed     []batchError
+}
+
+func (s *Service) eachBatchEntry(w http.ResponseWriter, r *http.Request, entryType string,
+	do func(q *queue, e batchEntry, now time.Time) *apiError) *apiError {
+	var in batchInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	ids := make([]*string, len(in.Entries))
+	for i, e := range in.Entries {
+		ids[i] = e.ID
+	}
+	if err := checkBatchIDs(ids, entryType); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.lookup(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	out := batchOutput{Successful: []idResult{}, Failed: []batchError{}}
+	for _, e := range in.Entries {
+		if e.ReceiptHandle == nil {
+			err := missingParameter("ReceiptHandle")
+			out.Failed = append(out.Failed, batchError{ID: *e.ID, SenderFault: true, Code: err.code(), Message: err.message})
+			continue
+		}
+		if err := do(q, e, now); err != nil {
+			out.Failed = append(out.Failed, batchError{ID: *e.ID, SenderFault: true, Code: err.code(), Message: err.message})
+			continue
+		}
+		out.Successful = append(out.Successful, idResult{ID: *e.ID})
+	}
+	writeJSON(w, out)
+	return nil
+}
+
+func (s *Service) deleteMessageBatch(w http.ResponseWriter, r *http.Request) *apiError {
+	return s.eachBatchEntry(w, r, "DeleteMessageBatchRequestEntry", func(q *queue, e batchEntry, _ time.Time) *apiError {
+		return s.deleteByReceipt(q, *e.ReceiptHandle)
+	})
+}
+
+func (s *Service) changeMessageVisibility(w http.ResponseWriter, r *http.Request) *apiError {
+	var in changeVisibilityInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.lookup(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	if in.ReceiptHandle == nil {
+		return missingParameter("ReceiptHandle")
+	}
+	if err := s.changeVisibility(q, *in.ReceiptHandle, in.VisibilityTimeout, s.clock.Now()); err != nil {
+		return err
+	}
+	writeJSON(w, struct{}{})
+	return nil
+}
+
+func (s *Service) changeMessageVisibilityBatch(w http.ResponseWriter, r *http.Request) *apiError {
+	return s.eachBatchEntry(w, r, "ChangeMessageVisibilityBatchRequestEntry", func(q *queue, e batchEntry, now time.Time) *apiError {
+		vis := e.VisibilityTimeout
+		if vis == nil {
+			zero := 0
+			vis = &zero // the SDK omits a zero VisibilityTimeout in batch entries
+		}
+		return s.changeVisibility(q, *e.ReceiptHandle, vis, now)
+	})
+}
+
+func (s *Service) purgeQueue(w http.ResponseWriter, r *http.Request) *apiError {
+	var in queueURLInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.lookup(in.QueueURL)
+	if err != nil {
+		return err
+	}
+	clear(q.messages)
+	q.messages = q.messages[:0]
+	q.notify()
+	writeJSON(w, struct{}{})
+	return nil
+}
