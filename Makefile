@@ -1,0 +1,81 @@
+# prewarm: build, test and run targets. Needs only Go and make; cfn-lint is used when installed.
+
+GO ?= go
+
+# Everything built here goes under bin/ (git-ignored):
+#   bin/linux_arm64/bootstrap  the Lambda bootstrap for provided.al2023 on arm64 (make build)
+#   bin/host/bootstrap         the same program for this machine, run under the RIE (make invoke)
+#   bin/aws-lambda-rie         the AWS Lambda Runtime Interface Emulator (make invoke)
+BOOTSTRAP      := bin/linux_arm64/bootstrap
+HOST_BOOTSTRAP := bin/host/bootstrap
+RIE            := bin/aws-lambda-rie
+RIE_MODULE     := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+RIE_VERSION    := v0.0.0-20261030222936-bef5c4ba774d
+
+# How Lambda binaries are built: static, reproducible, without the RPC mode of aws-lambda-go
+# (provided.al2023 speaks the Runtime API only), stripped.
+LAMBDA_ENV   := GOOS=linux GOARCH=arm64 CGO_ENABLED=0
+LAMBDA_FLAGS := -trimpath -tags lambda.norpc -ldflags='-s -w -buildid='
+
+# make invoke EVENT=events/<file>.json
+EVENT ?= events/alias-switch.json
+# make fuzz FUZZTIME=1m
+FUZZTIME ?= 30s
+# make chaos CHAOS_INTENTS=100000
+CHAOS_INTENTS ?= 10000
+
+# The race detector needs cgo (a C compiler); without one the tests run without it.
+RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && echo -race)
+
+.PHONY: all build build-PrewarmFunction test demo emulator invoke bench lint chaos fuzz clean
+
+all: build
+
+build:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(BOOTSTRAP) ./cmd/prewarm
+
+# sam build (Metadata: BuildMethod: makefile on PrewarmFunction) runs this with ARTIFACTS_DIR set.
+build-PrewarmFunction:
+	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set; sam build sets it))
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/prewarm
+
+test:
+	$(GO) test $(RACE) ./...
+
+demo:
+	$(GO) run ./cmd/demo
+
+emulator:
+	$(GO) run ./cmd/localaws
+
+# Runs the real bootstrap under the Runtime Interface Emulator against the local emulator.
+invoke: $(RIE)
+	CGO_ENABLED=0 $(GO) build -trimpath -tags lambda.norpc -o $(HOST_BOOTSTRAP) ./cmd/prewarm
+	$(GO) run ./cmd/invoke -event $(EVENT)
+
+$(RIE):
+	GOBIN=$(CURDIR)/bin $(GO) install $(RIE_MODULE)@$(RIE_VERSION)
+
+bench:
+	$(GO) run ./cmd/bench
+
+lint:
+	$(GO) vet ./...
+	@files=$$(gofmt -l $$($(GO) list -f '{{.Dir}}' ./...)); \
+	if [ -n "$$files" ]; then echo "gofmt -l reports:"; echo "$$files"; exit 1; fi
+	@if command -v cfn-lint >/dev/null 2>&1; then \
+		echo "cfn-lint template.yaml"; cfn-lint -- template.yaml; \
+	else \
+		echo "cfn-lint is not installed (pip install cfn-lint): template lint skipped"; \
+	fi
+
+# The chaos test at full size: PREWARM_CHAOS_INTENTS intents through the SQS path.
+chaos:
+	PREWARM_CHAOS_INTENTS=$(CHAOS_INTENTS) $(GO) test -count=1 -timeout 60m -run '^TestChaos' -v ./...
+
+# Every fuzz target, FUZZTIME each.
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) sh scripts/fuzz.sh
+
+clean:
+	rm -rf bin .aws-sam bench/out
