@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -218,8 +219,9 @@ func (h *Handler) logResult(ctx context.Context, m results.Message) {
 	if m.CorrelationID != "" {
 		attrs = append(attrs, "correlationId", m.CorrelationID)
 	}
-	if m.Derivation != nil {
-		attrs = append(attrs, "derivation", m.Derivation)
+	if d := m.Derivation; d != nil {
+		attrs = append(attrs, slog.Group("derivation",
+			"strategy", d.Strategy, "from", d.From, "base", d.Base, "scale", d.Scale, "value", d.Value, "clampedBy", d.ClampedBy))
 	}
 	if m.Response != nil {
 		attrs = append(attrs, "status", m.Response.Status)

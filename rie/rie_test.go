@@ -1,0 +1,125 @@
+package rie_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/results"
+	"github.com/prewarm/prewarm/rie"
+)
+
+// TestBootstrapUnderRuntimeInterfaceEmulator runs the real bootstrap under
+// the official Runtime Interface Emulator against the local AWS emulator,
+// as `make invoke` does, and checks the response and the published results.
+func TestBootstrapUnderRuntimeInterfaceEmulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds two binaries; skipped with -short")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, err := filepath.Abs("../bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rieBinary, err := rie.Install(ctx, bin)
+	if err != nil {
+		t.Skipf("the Runtime Interface Emulator cannot be built here: %v", err)
+	}
+	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bootstrap, "../cmd/prewarm")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build bootstrap: %v\n%s", err, out)
+	}
+
+	world := localaws.DefaultWorld()
+	world.ReadyAfter = localaws.Duration(300 * time.Millisecond)
+	srv, url := localaws.StartTest(t, world, localaws.Options{ControlPlaneRPS: -1})
+	resultsURL := url + "/123456789012/prewarm-results"
+	env := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"AWS_ENDPOINT_URL=" + url,
+		"AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"RESULTS_QUEUE_URL=" + resultsURL,
+		"FOLLOWUP_QUEUE_URL=" + url + "/123456789012/prewarm-followup",
+		"ALLOWED_FUNCTIONS=my-function,checkout-*,orders-worker,broken-function",
+		"WAIT_SECONDS=10",
+		"AWS_LAMBDA_LOG_FORMAT=JSON",
+	}
+	p, err := rie.Start(ctx, rieBinary, bootstrap, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+
+	payload, err := os.ReadFile("../events/alias-switch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := p.Invoke(ctx, payload)
+	if err != nil {
+		t.Fatalf("invoke: %v\nlogs:\n%s", err, p.Logs())
+	}
+	var direct struct {
+		Results []results.Message `json:"results"`
+	}
+	if err := json.Unmarshal(resp, &direct); err != nil {
+		t.Fatalf("response %s: %v", resp, err)
+	}
+	want := []string{"my-function:GREEN APPLIED", "my-function:GREEN READY", "my-function:BLUE RELEASED"}
+	if diff := cmp.Diff(want, summarise(direct.Results)); diff != "" {
+		t.Errorf("invocation response (-want +got):\n%s", diff)
+	}
+
+	sc := sqs.NewFromConfig(localaws.SDKConfig(url))
+	var published []results.Message
+	for {
+		out, err := sc.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(resultsURL), MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		for _, m := range out.Messages {
+			var r results.Message
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &r); err != nil {
+				t.Fatal(err)
+			}
+			published = append(published, r)
+			if _, err := sc.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(resultsURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if diff := cmp.Diff(want, summarise(published)); diff != "" {
+		t.Errorf("results queue (-want +got):\n%s", diff)
+	}
+	if pc, ok := srv.Lambda().Config("my-function", "GREEN"); !ok || pc.Requested != 10 || pc.Status != "READY" {
+		t.Errorf("my-function:GREEN = %+v, want 10 READY", pc)
+	}
+	p.Stop()
+	if logs := p.Logs(); !strings.Contains(logs, "END RequestId") || !strings.Contains(logs, `"decision"`) {
+		t.Errorf("logs lack the emulator's END line or prewarm's decision lines:\n%s", logs)
+	}
+}
+
+func summarise(ms []results.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.FunctionName + ":" + m.Qualifier + " " + string(m.Outcome)
+	}
+	return out
+}
