@@ -105,16 +105,7 @@ func New(cfg config.Config, d Deps) *Handler {
 		h.now = time.Now
 	}
 	if h.sleep == nil {
-		h.sleep = func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-t.C:
-				return nil
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		h.sleep = provision.Sleep
 	}
 	if h.margin <= 0 {
 		h.margin = 3 * time.Second

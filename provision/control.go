@@ -42,6 +42,20 @@ type Status struct {
 	LastModified string
 }
 
+// statusOf builds a Status from the fields every provisioned concurrency
+// response of the SDK carries.
+func statusOf(requested, available, allocated *int32, status types.ProvisionedConcurrencyStatusEnum, reason, lastModified *string) Status {
+	return Status{
+		Exists:       true,
+		Requested:    int64(aws.ToInt32(requested)),
+		Available:    int64(aws.ToInt32(available)),
+		Allocated:    int64(aws.ToInt32(allocated)),
+		Status:       string(status),
+		StatusReason: aws.ToString(reason),
+		LastModified: aws.ToString(lastModified),
+	}
+}
+
 // Terminal reports whether allocation has finished, well or badly.
 func (s Status) Terminal() bool { return s.Status == "READY" || s.Status == "FAILED" }
 
@@ -98,7 +112,7 @@ func New(api LambdaAPI, opts Options) *Controller {
 		opts.WeightsWindow = 30 * time.Second
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = Sleep
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -116,7 +130,8 @@ func (c *Controller) Calls() int64 { return c.calls.Load() }
 // Retries is the number of attempts that were retries.
 func (c *Controller) Retries() int64 { return c.retries.Load() }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits for d, or until ctx is done.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -196,15 +211,8 @@ func (c *Controller) Get(ctx context.Context, function, qualifier string) (Statu
 	if err != nil {
 		return Status{}, err
 	}
-	return Status{
-		Exists:       true,
-		Requested:    int64(aws.ToInt32(out.RequestedProvisionedConcurrentExecutions)),
-		Available:    int64(aws.ToInt32(out.AvailableProvisionedConcurrentExecutions)),
-		Allocated:    int64(aws.ToInt32(out.AllocatedProvisionedConcurrentExecutions)),
-		Status:       string(out.Status),
-		StatusReason: aws.ToString(out.StatusReason),
-		LastModified: aws.ToString(out.LastModified),
-	}, nil
+	return statusOf(out.RequestedProvisionedConcurrentExecutions, out.AvailableProvisionedConcurrentExecutions,
+		out.AllocatedProvisionedConcurrentExecutions, out.Status, out.StatusReason, out.LastModified), nil
 }
 
 // Put requests n provisioned concurrent executions on function:qualifier.
@@ -221,15 +229,8 @@ func (c *Controller) Put(ctx context.Context, function, qualifier string, n int6
 	if err != nil {
 		return Status{}, err
 	}
-	return Status{
-		Exists:       true,
-		Requested:    int64(aws.ToInt32(out.RequestedProvisionedConcurrentExecutions)),
-		Available:    int64(aws.ToInt32(out.AvailableProvisionedConcurrentExecutions)),
-		Allocated:    int64(aws.ToInt32(out.AllocatedProvisionedConcurrentExecutions)),
-		Status:       string(out.Status),
-		StatusReason: aws.ToString(out.StatusReason),
-		LastModified: aws.ToString(out.LastModified),
-	}, nil
+	return statusOf(out.RequestedProvisionedConcurrentExecutions, out.AvailableProvisionedConcurrentExecutions,
+		out.AllocatedProvisionedConcurrentExecutions, out.Status, out.StatusReason, out.LastModified), nil
 }
 
 // Delete removes the provisioned concurrency of function:qualifier; AWS
@@ -263,15 +264,8 @@ func (c *Controller) List(ctx context.Context, function string) ([]QualifiedStat
 			arn := aws.ToString(item.FunctionArn)
 			all = append(all, QualifiedStatus{
 				Qualifier: arn[strings.LastIndexByte(arn, ':')+1:],
-				Status: Status{
-					Exists:       true,
-					Requested:    int64(aws.ToInt32(item.RequestedProvisionedConcurrentExecutions)),
-					Available:    int64(aws.ToInt32(item.AvailableProvisionedConcurrentExecutions)),
-					Allocated:    int64(aws.ToInt32(item.AllocatedProvisionedConcurrentExecutions)),
-					Status:       string(item.Status),
-					StatusReason: aws.ToString(item.StatusReason),
-					LastModified: aws.ToString(item.LastModified),
-				},
+				Status: statusOf(item.RequestedProvisionedConcurrentExecutions, item.AvailableProvisionedConcurrentExecutions,
+					item.AllocatedProvisionedConcurrentExecutions, item.Status, item.StatusReason, item.LastModified),
 			})
 		}
 		if aws.ToString(out.NextMarker) == "" {
