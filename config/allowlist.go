@@ -124,11 +124,11 @@ func (a Allowlist) Allows(fn intent.Function, account, region string) bool {
 	if fnAccount == "" {
 		fnAccount = account
 	}
-	ownRegion := fn.Region == "" || (region != "" && fn.Region == region && fn.Partition == partitionOf(region))
+	ownRegion := fn.Region == "" || (region != "" && fn.Region == region && fn.Partition == intent.PartitionOf(region))
 	if fnRegion == "" {
 		fnRegion = region
 		if region != "" {
-			fnPartition = partitionOf(region)
+			fnPartition = intent.PartitionOf(region)
 		}
 	}
 	local := fn.AccountID == "" || (account != "" && fn.AccountID == account && ownRegion)
@@ -213,23 +213,3 @@ func (a Allowlist) AllowsAll() bool {
 // String returns the list as given, normalised to comma-separated entries.
 func (a Allowlist) String() string { return strings.Join(a.raw, ",") }
 
-// partitionOf returns the partition of a Region code.
-func partitionOf(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "us-isob-"):
-		return "aws-iso-b"
-	case strings.HasPrefix(region, "us-isof-"), strings.HasPrefix(region, "eu-isof-"):
-		return "aws-iso-f"
-	case strings.HasPrefix(region, "eu-isoe-"):
-		return "aws-iso-e"
-	case strings.HasPrefix(region, "us-iso-"):
-		return "aws-iso"
-	case strings.HasPrefix(region, "eusc-"):
-		return "aws-eusc"
-	}
-	return "aws"
-}

@@ -276,8 +276,8 @@ func TestPartitionOf(t *testing.T) {
 		"us-iso-east-1": "aws-iso", "us-isob-east-1": "aws-iso-b", "eu-isoe-west-1": "aws-iso-e",
 		"us-isof-south-1": "aws-iso-f", "eusc-de-east-1": "aws-eusc",
 	} {
-		if got := partitionOf(region); got != want {
-			t.Errorf("partitionOf(%q) = %q, want %q", region, got, want)
+		if got := intent.PartitionOf(region); got != want {
+			t.Errorf("intent.PartitionOf(%q) = %q, want %q", region, got, want)
 		}
 	}
 }

@@ -274,3 +274,31 @@ func (e *env) rewire(publisher handler.Publisher) {
 
 // noSleep retries without waiting.
 func noSleep(context.Context, time.Duration) error { return nil }
+
+// published returns the result messages on queue that no one has received
+// yet, read from the emulator's own state in queue order, and then drains
+// the queue over the wire. Reading the state rather than the
+// ReceiveMessage responses keeps assertions independent of a lost
+// response: under the race detector the SDK occasionally fails reading a
+// large ReceiveMessage body ("use of closed network connection") and its
+// retry finds the messages in flight, so drain alone can miss them.
+func (e *env) published(queue string) []results.Message {
+	e.t.Helper()
+	msgs, err := e.srv.SQS().Messages(queue)
+	if err != nil {
+		e.t.Fatalf("read %s: %v", queue, err)
+	}
+	var out []results.Message
+	for _, sm := range msgs {
+		if sm.ReceiveCount > 0 {
+			continue
+		}
+		var m results.Message
+		if err := json.Unmarshal([]byte(sm.Body), &m); err != nil {
+			e.t.Fatalf("result message is not JSON: %v\n%s", err, sm.Body)
+		}
+		out = append(out, m)
+	}
+	e.drainBodies(queue)
+	return out
+}

@@ -22,7 +22,7 @@ func (h *Handler) reconcile(ctx context.Context, inv *invocation, r *record) ([]
 	if base.ID == "" {
 		base.ID = r.id
 	}
-	functions, err := h.reconcileTargets(ctx)
+	functions, err := h.reconcileTargets(ctx, inv)
 	if err != nil {
 		r.fail("reconcile: list functions: %v", err)
 		return nil, nil
@@ -57,10 +57,18 @@ func (h *Handler) reconcile(ctx context.Context, inv *invocation, r *record) ([]
 	return out, ts
 }
 
-// reconcileTargets expands ALLOWED_FUNCTIONS: names as they are, prefix
-// patterns through ListFunctions.
-func (h *Handler) reconcileTargets(ctx context.Context) ([]string, error) {
+// reconcileTargets expands ALLOWED_FUNCTIONS: names as they are, ARNs by
+// name when they are in prewarm's own account and Region (so that a
+// function listed both ways is reconciled once), prefix patterns through
+// ListFunctions.
+func (h *Handler) reconcileTargets(ctx context.Context, inv *invocation) ([]string, error) {
 	names := slices.Clone(h.cfg.Allowed.Names())
+	for _, arn := range h.cfg.Allowed.ARNs() {
+		if fn, _, err := intent.ParseFunction(arn); err == nil && inv.account != "" && fn.AccountID == inv.account && (fn.Region == "" || fn.Region == h.region) {
+			arn = fn.Name
+		}
+		names = append(names, arn)
+	}
 	if prefixes := h.cfg.Allowed.Prefixes(); len(prefixes) > 0 {
 		listed, err := h.control.FunctionNames(ctx, func(name string) bool {
 			for _, p := range prefixes {

@@ -243,9 +243,15 @@ func (h *Handler) release(ctx context.Context, inv *invocation, t *tracking) (re
 		m.Reason = fmt.Sprintf("%s:%s is READY; provisioned concurrency removed from %s", t.it.Function.Name, t.it.Qualifier, from)
 	case intent.ReleaseStandby:
 		standby := min(t.it.Release.Standby, h.cfg.MaxConcurrency)
-		if prev.Exists && prev.Requested == standby {
+		// A release only lowers: it never adds capacity to the outgoing
+		// qualifier, which would bypass the guardrails of the derivation.
+		if !prev.Exists {
+			m.Reason = fmt.Sprintf("%s holds no provisioned concurrency; nothing to release", from)
+			break
+		}
+		if prev.Requested <= standby {
 			m.Response = responseOf(prev)
-			m.Reason = fmt.Sprintf("%s already at standby %d", from, standby)
+			m.Reason = fmt.Sprintf("%s already at %d, not above standby %d", from, prev.Requested, standby)
 			break
 		}
 		st, err := h.control.Put(ctx, fn, from, standby)

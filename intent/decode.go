@@ -180,7 +180,7 @@ func (d *decoder) envelope(o object) (Message, *Rejection) {
 		return Message{Kind: KindIntent, Trigger: in.Trigger, ID: in.ID, Intent: in}, nil
 	case source == SourceLambda && detailType == DetailTypeCloudTrailAPICall:
 		d.rej.Trigger = TriggerCloudTrail
-		return d.cloudTrail(detail, id)
+		return d.cloudTrail(detail, id, o.lenientStr("account"), o.lenientStr("region"))
 	case source == SourceEvents && detailType == DetailTypeScheduledEvent:
 		d.rej.Trigger = TriggerSchedule
 		return Message{Kind: KindReconcile, Trigger: TriggerSchedule, ID: d.rej.ID}, nil
@@ -190,7 +190,11 @@ func (d *decoder) envelope(o object) (Message, *Rejection) {
 
 // cloudTrail decodes the detail of a CloudTrail event for an UpdateAlias call. Its detail
 // carries many fields prewarm does not use; only the ones it needs are checked.
-func (d *decoder) cloudTrail(detail object, envelopeID string) (Message, *Rejection) {
+//
+// The call happened in the account and Region the event names (the detail's recipientAccountId
+// and awsRegion, else the envelope's): a plain function name is qualified with them, so that the
+// allowlist, not the name alone, decides whether an alias moved in another account is acted on.
+func (d *decoder) cloudTrail(detail object, envelopeID, account, region string) (Message, *Rejection) {
 	eventSource := detail.lenientStr("eventSource")
 	eventName := detail.lenientStr("eventName")
 	params, ok, err := detail.obj("requestParameters")
@@ -236,6 +240,24 @@ func (d *decoder) cloudTrail(detail object, envelopeID string) (Message, *Reject
 	}
 	if arnQualifier != "" && arnQualifier != alias {
 		return Message{}, d.reject("functionName qualifier %s disagrees with alias name %s", quote(arnQualifier), quote(alias))
+	}
+	if a := detail.lenientStr("recipientAccountId"); a != "" {
+		account = a
+	}
+	if r := detail.lenientStr("awsRegion"); r != "" {
+		region = r
+	}
+	if fn.AccountID == "" && account != "" {
+		if !validAccountID(account) {
+			return Message{}, d.reject("CloudTrail %s names account %s, which is not a 12-digit account id", EventNameUpdateAlias, quote(account))
+		}
+		fn.AccountID = account
+		if region != "" {
+			if !validRegion(region) {
+				return Message{}, d.reject("CloudTrail %s names Region %s, which is not a Region", EventNameUpdateAlias, quote(region))
+			}
+			fn.Region, fn.Partition = region, PartitionOf(region)
+		}
 	}
 	in := Intent{
 		ID:         d.rej.ID,

@@ -12,8 +12,10 @@
 package localaws
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -151,6 +153,9 @@ const (
 	HealthPath     = "/_localaws/health"
 )
 
+// maxBufferedRequest is more than any service accepts (Lambda's 6 MB).
+const maxBufferedRequest = 8 << 20
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
@@ -176,6 +181,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.count(op, func(o *OperationStats) { o.Requests++ })
+
+	// Read the whole request before answering, as AWS does, so that an
+	// early fault answer never leaves the client writing into a connection
+	// the server has given up on. The services enforce their own limits.
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBufferedRequest))
+	if err != nil {
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
 
 	if d := s.faults.Latency.For(op); d > 0 {
 		t := time.NewTimer(d)

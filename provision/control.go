@@ -167,7 +167,9 @@ func (c *Controller) do(ctx context.Context, op, function, qualifier string, cal
 				e.Transient = false
 			}
 		}
-		if !e.Transient || attempt+1 >= c.opts.MaxAttempts || ctx.Err() != nil {
+		// Routing weights are bounded by WeightsWindow rather than by the
+		// attempt count: AWS clears them when it has switched the version.
+		if !e.Transient || attempt+1 >= c.opts.MaxAttempts && !e.Weights || ctx.Err() != nil {
 			return e
 		}
 		delay := c.backoff(attempt)
