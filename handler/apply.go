@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/prewarm/prewarm/derive"
 	"github.com/prewarm/prewarm/intent"
@@ -20,9 +21,29 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, it intent.Intent) 
 	fn, q := it.Function.String(), it.Qualifier
 	dryRun := it.DryRun || h.cfg.DryRun
 
+	// The reads the decision needs do not depend on one another: the
+	// target, the mirror source and the account settings are read together,
+	// so that a switch costs one round trip before its Put, not three.
+	removing := it.Concurrency != nil && *it.Concurrency == 0
+	mirror := it.Concurrency == nil && it.From != ""
+	var (
+		wg                 sync.WaitGroup
+		src                provision.Status
+		unreserved         int64
+		srcErr, accountErr error
+	)
+	if mirror {
+		wg.Go(func() { src, srcErr = h.control.Get(ctx, fn, it.From) })
+	}
+	if !removing {
+		wg.Go(func() { unreserved, accountErr = h.unreservedConcurrency(ctx, inv) })
+	}
 	target, err := h.control.Get(ctx, fn, q)
-	if err != nil {
-		return h.awsFailure(it, err)
+	wg.Wait()
+	for _, err := range []error{err, srcErr, accountErr} {
+		if err != nil {
+			return h.awsFailure(it, err)
+		}
 	}
 	in := derive.Input{
 		Explicit:       it.Concurrency,
@@ -37,28 +58,24 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, it intent.Intent) 
 	if rule, ok := h.cfg.Policy.Rule(it.Function.Name); ok {
 		in.Policy = &rule
 	}
-	if it.Concurrency == nil && it.From != "" {
-		src, err := h.control.Get(ctx, fn, it.From)
-		if err != nil {
-			return h.awsFailure(it, err)
-		}
-		if src.Exists {
-			n := src.Requested
-			in.Mirror = &n
-		}
+	if mirror && src.Exists {
+		n := src.Requested
+		in.Mirror = &n
+	}
+	if mirror && target.Exists && released(src, it.Release, h.cfg.MaxConcurrency) {
+		// The switch is done already (a redelivered or repeated event): From
+		// was released after the target became READY. Deriving from it, or
+		// from the policy default, would shrink the target; keep its value.
+		n := target.Requested
+		in.Mirror, in.From, in.Scale = &n, q, 1
 	}
 	if it.AliasMoved && in.Mirror == nil && (in.Policy == nil || in.Policy.Default == nil) && target.Exists {
 		// AWS moved the alias's configuration with it: keep its value.
 		n := target.Requested
 		in.Mirror, in.From = &n, q
 	}
-	removing := it.Concurrency != nil && *it.Concurrency == 0
 	if !removing {
-		u, err := h.unreservedConcurrency(ctx, inv)
-		if err != nil {
-			return h.awsFailure(it, err)
-		}
-		in.Limits.Unreserved = &u
+		in.Limits.Unreserved = &unreserved
 	}
 	d := derive.Decide(in)
 	if (d.Action == derive.ActionPut || d.Action == derive.ActionReject) && slices.Contains(d.ClampedBy, derive.ClampUnreserved) {
@@ -231,4 +248,16 @@ func responseOf(s provision.Status) *results.Response {
 		StatusReason:                             s.StatusReason,
 		LastModified:                             s.LastModified,
 	}
+}
+
+// released reports whether from looks as the intent's release plan leaves
+// it: gone after "delete", at the standby value after a number.
+func released(from provision.Status, r intent.Release, maxConcurrency int64) bool {
+	switch r.Mode {
+	case intent.ReleaseDelete:
+		return !from.Exists
+	case intent.ReleaseStandby:
+		return from.Exists && from.Requested == min(r.Standby, maxConcurrency)
+	}
+	return false
 }

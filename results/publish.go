@@ -431,16 +431,29 @@ func GroupID(m Message) string {
 // function, qualifier, outcome and status. A redelivered intent publishes the same id and SQS
 // drops the copy, while APPLIED and READY for one intent, or results for two targets of one
 // scheduled reconcile, stay distinct.
+//
+// UNCHANGED shares the id of the result it restates. An intent redelivered after it was
+// applied finds its own value in place and answers UNCHANGED: while the allocation is
+// IN_PROGRESS that repeats APPLIED, once it is READY it repeats READY, and with no
+// configuration left it repeats the RELEASED of a removal. Without this, one intent would put
+// two terminal results (READY, then UNCHANGED with status READY) on a FIFO queue.
 func DeduplicationID(m Message) string {
-	status := m.Status()
-	if m.Outcome == OutcomeReleased {
+	outcome, status := m.Outcome, m.Status()
+	switch {
+	case outcome == OutcomeReleased:
 		// A release happens once per intent and outgoing qualifier; the
 		// status it saw (held before, gone on a repeat) must not make a
 		// redelivered release look new.
 		status = ""
+	case outcome == OutcomeUnchanged && status == StatusReady:
+		outcome = OutcomeReady
+	case outcome == OutcomeUnchanged && status == StatusInProgress:
+		outcome = OutcomeApplied
+	case outcome == OutcomeUnchanged && status == "":
+		outcome = OutcomeReleased
 	}
 	h := sha256.New()
-	for _, part := range []string{m.ID, m.FunctionName, m.Qualifier, string(m.Outcome), status} {
+	for _, part := range []string{m.ID, m.FunctionName, m.Qualifier, string(outcome), status} {
 		// Length-prefixed so that no two different tuples hash the same input.
 		fmt.Fprintf(h, "%d:%s;", len(part), part)
 	}
