@@ -318,3 +318,53 @@ func TestSwitchThroughEventSourceMapping(t *testing.T) {
 		}
 	}
 }
+
+// TestAliasMoveFollowedToReady: an alias with provisioned concurrency is
+// re-pointed outside prewarm; AWS moves the configuration with it (back to
+// IN_PROGRESS, routing weights for a moment). The CloudTrail event is
+// followed to READY like a Put.
+func TestAliasMoveFollowedToReady(t *testing.T) {
+	ev := func(function, alias string) []byte {
+		return []byte(fmt.Sprintf(`{"version":"0","id":"ct-move","detail-type":"AWS API Call via CloudTrail","source":"aws.lambda","account":"123456789012","region":"us-east-1",`+
+			`"detail":{"eventSource":"lambda.amazonaws.com","eventName":"UpdateAlias20150331","awsRegion":"us-east-1","recipientAccountId":"123456789012",`+
+			`"requestParameters":{"functionName":%q,"name":%q,"functionVersion":"3"}}}`, function, alias))
+	}
+	t.Run("no policy keeps the moved value", func(t *testing.T) {
+		e := newEnv(t)
+		if err := e.srv.Lambda().UpdateAlias("my-function", "BLUE", "3"); err != nil {
+			t.Fatal(err)
+		}
+		if _, weights, _ := e.srv.Lambda().Alias("my-function", "BLUE"); len(weights) == 0 {
+			t.Fatal("the emulator shows no routing weights right after the move; the test would not cover them")
+		}
+		if _, err := e.invoke(ev("my-function", "BLUE")); err != nil {
+			t.Fatal(err)
+		}
+		got := e.drain("prewarm-results")
+		if diff := cmp.Diff([]string{"my-function:BLUE UNCHANGED", "my-function:BLUE READY"}, outcomes(got)); diff != "" {
+			t.Fatalf("(-want +got):\n%s", diff)
+		}
+		if st := e.pc("my-function", "BLUE"); st.Requested != 10 || st.Status != "READY" {
+			t.Errorf("BLUE = %+v, want its 10 READY on version 3", st)
+		}
+	})
+	t.Run("policy re-derived through the weights window", func(t *testing.T) {
+		e := newEnv(t)
+		if err := e.srv.Lambda().UpdateAlias("checkout-api", "BLUE", "3"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.invoke(ev("checkout-api", "BLUE")); err != nil {
+			t.Fatal(err)
+		}
+		got := e.drain("prewarm-results")
+		if diff := cmp.Diff([]string{"checkout-api:BLUE APPLIED", "checkout-api:BLUE READY"}, outcomes(got)); diff != "" {
+			t.Fatalf("(-want +got):\n%s", diff)
+		}
+		if got[0].Derivation == nil || got[0].Derivation.Strategy != "policy" || got[0].Derivation.Value != 10 {
+			t.Errorf("derivation = %+v, want the policy default 10", got[0].Derivation)
+		}
+		if n := e.srv.Stats().Operations["PutProvisionedConcurrencyConfig"]; n.Requests < 2 {
+			t.Errorf("%d Put requests: the routing-weights window was not met (want a refused Put, then success)", n.Requests)
+		}
+	})
+}
