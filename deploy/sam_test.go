@@ -711,3 +711,15 @@ func TestEnvironmentDefaultsLoad(t *testing.T) {
 		})
 	}
 }
+
+// TestControlPlaneBudgetFitsTheAccountQuota: every execution environment
+// has its own rate limiter, so the defaults must keep their sum under
+// Lambda's 15 requests/s per account, shared with other tools.
+func TestControlPlaneBudgetFitsTheAccountQuota(t *testing.T) {
+	tmpl := loadTemplate(t)
+	rps := number(t, tmpl, tmpl.Parameters["ControlPlaneRPS"].Default)
+	envs := number(t, tmpl, tmpl.Parameters["ReservedConcurrency"].Default)
+	if total := rps * envs; total >= 15 {
+		t.Errorf("ControlPlaneRPS %v x ReservedConcurrency %v = %v requests/s, not under the account's 15", rps, envs, total)
+	}
+}

@@ -25,8 +25,12 @@ func main() {
 		log.Error("prewarm cannot start", "error", err.Error())
 		os.Exit(1)
 	}
+	// Lambda sends SIGTERM only between invocations, when every result of
+	// the last one has been published: there is nothing left to flush, so
+	// exit at once instead of waiting to be killed.
 	lambda.StartWithOptions(h.Invoke, lambda.WithEnableSIGTERM(func() {
 		log.Info("shutting down")
+		os.Exit(0)
 	}))
 }
 
