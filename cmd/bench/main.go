@@ -1,0 +1,169 @@
+// Command bench is prewarm's benchmark report (make bench): it measures
+// prewarm against its floor or reference in one run — cold start and size
+// against a hello-world aws-lambda-go binary, a batch of alias switches
+// against the critical path of its dependent API calls, a large batch
+// against Lambda's control-plane quota, CPU and allocations per event, and
+// peak RSS — prints one table and writes it as JSON to bench/out/bench.json.
+//
+// It needs only Go: the binaries are built into bench/out/bin, the AWS
+// Lambda Runtime Interface Emulator is installed into bin/ when missing, and
+// AWS is the in-process local emulator.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// figures in report order.
+var figures = []string{"coldstart", "size", "switch", "quota", "cpu", "rss"}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet("bench", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	out := flags.String("out", "bench/out/bench.json", "where to write the JSON report")
+	runs := flags.Int("runs", 31, "cold-start runs of each binary, alternating (at least 15)")
+	switchReps := flags.Int("switch-reps", 5, "repetitions of the 10-switch batch and of its sequential reference")
+	intents := flags.Int("quota-intents", 200, "intents of the control-plane quota figure")
+	envs := flags.Int("quota-envs", 2, "concurrent execution environments of the control-plane quota figure")
+	count := flags.Int("count", 6, "go test -count of the CPU and allocation benchmarks")
+	rssRecords := flags.Int("rss-records", 1000, "records of the peak-RSS batch")
+	only := flags.String("only", "", "comma-separated subset of "+strings.Join(figures, ","))
+	quiet := flags.Bool("q", false, "no progress lines on stderr")
+	overlay := flags.String("overlay", "", "go build -overlay file for the Lambda binaries and the benchmarks, to measure a proposed change")
+	var candidates []string
+	flags.Func("candidate", "also time this host bootstrap in the cold-start rotation (repeatable)", func(s string) error {
+		abs, err := filepath.Abs(s)
+		candidates = append(candidates, abs)
+		return err
+	})
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for f := range strings.SplitSeq(*only, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			want[f] = true
+		}
+	}
+	selected := func(f string) bool { return len(want) == 0 || want[f] }
+	logf := func(format string, a ...any) {
+		if !*quiet {
+			fmt.Fprintf(stderr, "bench: "+format+"\n", a...)
+		}
+	}
+
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	began := time.Now()
+	rep := Report{Time: began.UTC(), Command: "go run ./cmd/bench " + strings.Join(args, " "), Machine: machine()}
+	rep.Command = strings.TrimSpace(rep.Command)
+
+	var bins binaries
+	if selected("coldstart") || selected("size") || selected("rss") {
+		bins, err = build(ctx, root, filepath.Join(root, "bench", "out", "bin"), *overlay, logf)
+		if err != nil {
+			return err
+		}
+	}
+	if selected("coldstart") {
+		logf("cold start: %d alternating runs of each binary under the RIE", *runs)
+		rep.Rows = append(rep.Rows, coldStartRow(ctx, bins, *runs, candidates, logf)...)
+	}
+	if selected("size") {
+		rep.Rows = append(rep.Rows, sizeRow(bins))
+	}
+	if selected("switch") {
+		logf("switch batch: 10 alias switches, 50 ms per API call, %d repetitions", *switchReps)
+		rep.Rows = append(rep.Rows, switchRows(ctx, *switchReps, logf)...)
+	}
+	if selected("quota") {
+		logf("quota: %d intents against 15 requests/s (about %d s)", *intents, (2*(*intents)+(*intents)/10)/15)
+		rep.Rows = append(rep.Rows, quotaRows(ctx, *intents, *envs, logf)...)
+	}
+	if selected("cpu") {
+		logf("cpu: go test -run '^$' -bench . -benchmem -count %d ./handler", *count)
+		rep.Rows = append(rep.Rows, cpuRows(ctx, root, *count, *overlay)...)
+	}
+	if selected("rss") {
+		logf("rss: the bootstrap answers one batch of %d records", *rssRecords)
+		rep.Rows = append(rep.Rows, rssRow(ctx, bins, *rssRecords, logf))
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+
+	rep.Duration = time.Since(began).Seconds()
+	rep.Pass = true
+	for _, r := range rep.Rows {
+		if r.Pass != nil && !*r.Pass {
+			rep.Pass = false
+		}
+	}
+	if err := printTable(stdout, rep); err != nil {
+		return err
+	}
+	path := *out
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(root, path)
+	}
+	if err := writeJSON(path, rep); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "written to %s\n", path)
+	return nil
+}
+
+// moduleRoot finds the directory of go.mod from the working directory up.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod in the working directory or above it: run bench from the prewarm module")
+		}
+		dir = parent
+	}
+}
+
+func machine() Machine {
+	m := Machine{GOOS: runtime.GOOS, GOARCH: runtime.GOARCH, CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if m.CPUModel == "" {
+		m.CPUModel = "unknown CPU"
+	}
+	return m
+}
