@@ -1,0 +1,57 @@
+package handler_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/results"
+)
+
+// TestAccountHeadroom: a value above what the account's unreserved
+// concurrency allows is lowered to it, or rejected when nothing is left,
+// and AWS is never asked for more.
+func TestAccountHeadroom(t *testing.T) {
+	// The built-in world reserves 50 (orders-worker) and holds 35 PC on
+	// functions without a reservation: unreserved = total - 85.
+	for _, tc := range []struct {
+		name    string
+		total   int
+		outcome results.Outcome
+		value   int64
+	}{
+		{"room for all", 1000, results.OutcomeApplied, 40},
+		{"lowered to the headroom", 200, results.OutcomeApplied, 15}, // 115 unreserved - 100 minimum
+		{"nothing left", 185, results.OutcomeRejected, 0},            // 100 unreserved, all of it the minimum
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, withWorld(func(w *localaws.World) { w.ConcurrentExecutions = tc.total }))
+			if _, err := e.invoke([]byte(`{"functionName":"my-function","to":"GREEN","concurrency":40,"wait":false}`)); err != nil {
+				t.Fatal(err)
+			}
+			got := e.drain("prewarm-results")
+			if len(got) != 1 || got[0].Outcome != tc.outcome {
+				t.Fatalf("results = %v, want one %s", outcomes(got), tc.outcome)
+			}
+			st := e.pc("my-function", "GREEN")
+			if st.Requested != tc.value {
+				t.Errorf("GREEN requests %d, want %d", st.Requested, tc.value)
+			}
+			clamped := got[0].Derivation != nil && slices.Contains(got[0].Derivation.ClampedBy, "unreservedConcurrency")
+			if want := tc.value != 40; clamped != want {
+				t.Errorf("clampedBy = %+v, want unreservedConcurrency recorded: %v", got[0].Derivation, want)
+			}
+			if tc.outcome == results.OutcomeRejected && !strings.Contains(got[0].Reason, "unreserved") {
+				t.Errorf("reason %q does not name the account's unreserved concurrency", got[0].Reason)
+			}
+			wantPuts := int64(1)
+			if tc.outcome == results.OutcomeRejected {
+				wantPuts = 0
+			}
+			if n := e.srv.Stats().Operations["PutProvisionedConcurrencyConfig"].Requests; n != wantPuts {
+				t.Errorf("%d Put requests, want %d: AWS is asked once, for what the account allows", n, wantPuts)
+			}
+		})
+	}
+}
