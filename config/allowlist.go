@@ -212,4 +212,3 @@ func (a Allowlist) AllowsAll() bool {
 
 // String returns the list as given, normalised to comma-separated entries.
 func (a Allowlist) String() string { return strings.Join(a.raw, ",") }
-
