@@ -35,8 +35,12 @@ func main() {
 
 // functionEnv is the function's configuration; each can be overridden from
 // the caller's environment.
+//
+// The Runtime Interface Emulator runs every function as account
+// 012345678912, not the emulated account 123456789012: the ARN entry lets
+// the CloudTrail sample, which names its account, through the allowlist.
 var functionEnv = map[string]string{
-	"ALLOWED_FUNCTIONS":     "my-function,checkout-*,orders-worker,broken-function",
+	"ALLOWED_FUNCTIONS":     "my-function,checkout-*,orders-worker,broken-function,arn:aws:lambda:us-east-1:123456789012:function:checkout-*",
 	"MAX_CONCURRENCY":       "100",
 	"POLICY":                `{"checkout-*":{"default":10,"max":50}}`,
 	"WAIT_SECONDS":          "20",
