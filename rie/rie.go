@@ -30,7 +30,7 @@ const (
 type Process struct {
 	cmd       *exec.Cmd
 	invokeURL string
-	logs      *lockedBuffer
+	logs      *Output
 	done      chan error
 	stopOnce  sync.Once
 }
@@ -39,15 +39,12 @@ type Process struct {
 // the function's environment, on free loopback ports, and waits until it
 // accepts invocations.
 func Start(ctx context.Context, rieBinary, bootstrap string, env []string) (*Process, error) {
-	rieAddr, err := freeAddr()
+	addrs, err := FreeAddrs(2)
 	if err != nil {
 		return nil, err
 	}
-	apiAddr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	logs := &lockedBuffer{}
+	rieAddr, apiAddr := addrs[0], addrs[1]
+	logs := &Output{}
 	cmd := exec.Command(rieBinary,
 		"--runtime-interface-emulator-address", rieAddr,
 		"--runtime-api-address", apiAddr,
@@ -140,13 +137,25 @@ func (p *Process) Stop() {
 	})
 }
 
-func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free port: %w", err)
+// FreeAddrs returns n distinct free loopback addresses, holding them all
+// open until it has them so that none is handed out twice.
+func FreeAddrs(n int) ([]string, error) {
+	var addrs []string
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		lns = append(lns, ln)
+		addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	}
-	defer ln.Close()
-	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+	return addrs, nil
 }
 
 // Install builds the pinned emulator into gobin with `go install` unless
@@ -164,19 +173,19 @@ func Install(ctx context.Context, gobin string) (string, error) {
 	return path, nil
 }
 
-// lockedBuffer collects the child's output from two pipes.
-type lockedBuffer struct {
+// Output collects a child process's output from both of its pipes.
+type Output struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *Output) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *Output) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,11 +13,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/prewarm/prewarm/localaws"
+	rieproc "github.com/prewarm/prewarm/rie"
 )
 
 // coldStartIntent is the first event each bootstrap answers: one explicit
@@ -88,21 +87,21 @@ func coldStart(ctx context.Context, rie, bin string) (time.Duration, float64, er
 		return 0, 0, err
 	}
 	defer stop()
-	ports, err := freePorts(2)
+	addrs, err := rieproc.FreeAddrs(2)
 	if err != nil {
 		return 0, 0, err
 	}
-	rieAddr := "127.0.0.1:" + strconv.Itoa(ports[0])
+	rieAddr := addrs[0]
 	cmd := exec.CommandContext(ctx, rie,
 		"--log-level", "info",
 		"--runtime-interface-emulator-address", rieAddr,
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(ports[1]),
+		"--runtime-api-address", addrs[1],
 		bin)
 	cmd.Env = lambdaEnv(url, map[string]string{
 		"RESULTS_QUEUE_URL": url + "/123456789012/prewarm-results",
 		"ALLOWED_FUNCTIONS": "my-function",
 	})
-	var out lockedBuffer
+	var out rieproc.Output
 	cmd.Stdout, cmd.Stderr = &out, &out
 	// Own process group, so that the function process dies with the RIE.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -138,7 +137,7 @@ func coldStart(ctx context.Context, rie, bin string) (time.Duration, float64, er
 
 // initDuration reads the duration of the function's init phase from the
 // RIE's log (its REPORT line's "Init Duration" measures something else).
-func initDuration(out *lockedBuffer) float64 {
+func initDuration(out *rieproc.Output) float64 {
 	for range 100 {
 		if m := initDurationRE.FindStringSubmatch(out.String()); m != nil {
 			v, _ := strconv.ParseFloat(m[1], 64)
@@ -169,44 +168,6 @@ func lambdaEnv(endpoint string, vars map[string]string) []string {
 		env = append(env, k+"="+v)
 	}
 	return env
-}
-
-// freePorts asks the kernel for n free local ports.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		lns = append(lns, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// lockedBuffer collects a child's output while it runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func firstLine(err error) string {

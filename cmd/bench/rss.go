@@ -18,6 +18,7 @@ import (
 	awsevents "github.com/aws/aws-lambda-go/events"
 
 	"github.com/prewarm/prewarm/localaws"
+	rieproc "github.com/prewarm/prewarm/rie"
 )
 
 const rssLimitMiB = 64
@@ -80,7 +81,7 @@ func peakRSS(ctx context.Context, bootstrap string, n int) (float64, error) {
 		"ALLOWED_FUNCTIONS": "rss-*",
 		"CONTROL_PLANE_RPS": "1000",
 	}), "AWS_LAMBDA_RUNTIME_API="+rt.addr)
-	var out lockedBuffer
+	var out rieproc.Output
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("start %s: %w", bootstrap, err)
