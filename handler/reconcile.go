@@ -123,6 +123,9 @@ func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, base i
 			Explicit: &requested, Policy: policy, MaxConcurrency: h.cfg.MaxConcurrency,
 			Target: derive.State{Requested: c.Requested, Status: c.Status.Status},
 		})
+		// The value in place is the base; what changes it is the policy's
+		// bounds (and the hard cap).
+		d.Strategy = derive.StrategyPolicy
 		if d.Action != derive.ActionPut || d.Value == c.Requested {
 			if c.Status.Status == "IN_PROGRESS" {
 				// Within policy and still allocating: follow it to the end.
