@@ -377,3 +377,41 @@ func TestDeadlineLeavesNoRecordBehind(t *testing.T) {
 		}
 	}
 }
+
+// TestSameFunctionByNameAndARN: the ARN of prewarm's own function and its
+// name are one target; a same-named function in another account is not.
+func TestSameFunctionByNameAndARN(t *testing.T) {
+	e := newEnv(t, withEnv("ALLOWED_FUNCTIONS", "my-function,arn:aws:lambda:us-east-1:999999999999:function:my-function"))
+	resp, err := e.invoke(sqsEvent(t, "prewarm-events",
+		`{"functionName":"my-function","to":"GREEN","concurrency":7,"wait":false}`,
+		`{"functionName":"arn:aws:lambda:us-east-1:123456789012:function:my-function","to":"GREEN","concurrency":8,"wait":false}`,
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed := batchResponse(t, resp); len(failed) != 0 {
+		t.Fatalf("failures: %v", failed)
+	}
+	got := outcomes(e.drain("prewarm-results"))
+	if diff := cmp.Diff([]string{"my-function:GREEN SUPERSEDED", "my-function:GREEN APPLIED"}, got); diff != "" {
+		t.Errorf("name then own ARN (-want +got):\n%s", diff)
+	}
+	if st := e.pc("my-function", "GREEN"); st.Requested != 8 {
+		t.Errorf("GREEN = %d, want the later 8", st.Requested)
+	}
+
+	// The emulator has one account, so the other account's ARN reaches the
+	// same emulated function; what matters is that prewarm treats the two as
+	// different targets and supersedes neither.
+	e = newEnv(t, withEnv("ALLOWED_FUNCTIONS", "my-function,arn:aws:lambda:us-east-1:999999999999:function:my-function"))
+	if _, err := e.invoke(sqsEvent(t, "prewarm-events",
+		`{"functionName":"my-function","to":"GREEN","concurrency":7,"wait":false}`,
+		`{"functionName":"arn:aws:lambda:us-east-1:999999999999:function:my-function","to":"GREEN","concurrency":8,"wait":false}`,
+	)); err != nil {
+		t.Fatal(err)
+	}
+	got = outcomes(e.drain("prewarm-results"))
+	if diff := cmp.Diff([]string{"my-function:GREEN APPLIED", "my-function:GREEN APPLIED"}, got); diff != "" {
+		t.Errorf("own name then another account's ARN (-want +got):\n%s", diff)
+	}
+}

@@ -91,9 +91,9 @@ func (h *Handler) process(ctx context.Context, inv *invocation, records []*recor
 				continue
 			}
 			if !it.DryRun && !h.cfg.DryRun {
-				latest[targetKey(it.Function.Name, it.Qualifier)] = r.index
+				latest[targetKey(h.functionKey(inv, it.Function), it.Qualifier)] = r.index
 			}
-			key := it.Function.Name
+			key := h.functionKey(inv, it.Function)
 			if _, seen := groups[key]; !seen {
 				order = append(order, key)
 			}
@@ -126,7 +126,7 @@ func (h *Handler) process(ctx context.Context, inv *invocation, records []*recor
 			defer func() { <-sem }()
 			for _, r := range rs {
 				it := r.msg.Intent
-				if i, ok := latest[targetKey(it.Function.Name, it.Qualifier)]; ok && i != r.index && !it.DryRun && !h.cfg.DryRun {
+				if i, ok := latest[targetKey(h.functionKey(inv, it.Function), it.Qualifier)]; ok && i != r.index && !it.DryRun && !h.cfg.DryRun {
 					m := h.result(it, results.OutcomeSuperseded)
 					m.Reason = fmt.Sprintf("a later intent in the same batch targets %s:%s", it.Function.Name, it.Qualifier)
 					mu.Lock()
@@ -173,6 +173,18 @@ func (h *Handler) workContext(ctx context.Context) (context.Context, context.Can
 func byRecord(a, b pending) int { return a.rec.index - b.rec.index }
 
 func targetKey(function, qualifier string) string { return function + ":" + qualifier }
+
+// functionKey identifies the function fn names, whichever form it was given
+// in: a function of prewarm's own account and Region by its name (so a
+// name and the ARN of the same function are one function), any other by
+// its ARN (so a same-named function elsewhere is another one).
+func (h *Handler) functionKey(inv *invocation, fn intent.Function) string {
+	own := fn.AccountID == "" || fn.AccountID == inv.account && (fn.Region == "" || fn.Region == h.region)
+	if own {
+		return fn.Name
+	}
+	return fn.String()
+}
 
 // allowed enforces ALLOWED_FUNCTIONS before any AWS call.
 func (h *Handler) allowed(inv *invocation, it intent.Intent) (string, bool) {
