@@ -20,6 +20,12 @@ const shutdownGrace = 2 * time.Second
 // base URL and a function that stops serving, waiting briefly for requests
 // in flight.
 func (s *Server) Listen(addr string) (url string, stop func(), err error) {
+	return s.listen(addr, shutdownGrace)
+}
+
+// listen serves s on addr; stop waits up to grace for requests in flight,
+// and closes every connection at once when grace is 0.
+func (s *Server) listen(addr string, grace time.Duration) (url string, stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("listen on %s: %w", addr, err)
@@ -33,7 +39,12 @@ func (s *Server) Listen(addr string) (url string, stop func(), err error) {
 		_ = hs.Serve(ln)
 	}()
 	stop = func() {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		if grace <= 0 {
+			_ = hs.Close()
+			<-done
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
 		defer cancel()
 		if err := hs.Shutdown(ctx); err != nil {
 			_ = hs.Close()
@@ -51,7 +62,9 @@ func StartTest(t testing.TB, world World, opts Options) (*Server, string) {
 	if err != nil {
 		t.Fatalf("start emulator: %v", err)
 	}
-	url, stop, err := s.Listen("127.0.0.1:0")
+	// A test is over when it ends: close every connection at once rather
+	// than wait for the ones the SDK opened and never used.
+	url, stop, err := s.listen("127.0.0.1:0", 0)
 	if err != nil {
 		t.Fatalf("start emulator: %v", err)
 	}
