@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	awsevents "github.com/aws/aws-lambda-go/events"
@@ -70,6 +71,9 @@ type Handler struct {
 	margin time.Duration
 	// pollInterval is the first delay between status polls; it grows.
 	pollInterval time.Duration
+
+	// retriesSeen is the control plane's retry count already reported.
+	retriesSeen atomic.Int64
 }
 
 // Deps are the Handler's collaborators.
@@ -128,6 +132,7 @@ var ErrRetry = errors.New("transient failure; retry the invocation")
 // Invoke handles one raw payload. It has the signature lambda.NewHandler
 // accepts.
 func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, error) {
+	defer h.reportRetries()
 	inv := h.newInvocation(ctx)
 	if records, ok := sqsRecords(payload); ok {
 		return h.handleSQS(ctx, inv, records), nil
@@ -139,6 +144,19 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 		return Response{Results: r.published}, fmt.Errorf("%w: %s", ErrRetry, r.failure)
 	}
 	return Response{Results: r.published}, nil
+}
+
+// reportRetries emits the control-plane retries made since the last report,
+// when the control plane counts them.
+func (h *Handler) reportRetries() {
+	counter, ok := h.control.(interface{ Retries() int64 })
+	if !ok {
+		return
+	}
+	total := counter.Retries()
+	if seen := h.retriesSeen.Swap(total); total > seen {
+		h.metrics.Retries(total - seen)
+	}
 }
 
 // sqsRecords recognises an SQS batch: a top-level "Records" array whose
@@ -236,8 +254,8 @@ func (h *Handler) unreservedConcurrency(ctx context.Context, inv *invocation) (i
 	return n, nil
 }
 
-// forgetUnreserved drops the cached account figure after this invocation
-// changed it.
+// adjustUnreserved keeps the cached account figure true after this
+// invocation took delta more provisioned concurrency (or gave some back).
 func (inv *invocation) adjustUnreserved(delta int64) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
