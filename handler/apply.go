@@ -113,7 +113,7 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, it intent.Intent) 
 		if err := h.control.Delete(ctx, fn, q); err != nil {
 			return h.awsFailure(it, err)
 		}
-		inv.adjustUnreserved(-target.Requested)
+		inv.adjustUnreserved(fn, -target.Requested)
 		m := h.result(it, results.OutcomeReleased)
 		m.Derivation, m.Previous = deriv, previous
 		m.Reason = "provisioned concurrency removed (concurrency 0)"
@@ -145,7 +145,7 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, it intent.Intent) 
 		}
 		return msgs, nil, terr
 	}
-	inv.adjustUnreserved(d.Value - target.Requested)
+	inv.adjustUnreserved(fn, d.Value-target.Requested)
 	m := h.result(it, results.OutcomeApplied)
 	m.Derivation, m.Previous, m.Response = deriv, previous, responseOf(st)
 	m.Reason = d.Reason

@@ -68,7 +68,6 @@ func benchInvokeAPI(b *testing.B, n int, body func(i, iter int) string, viaSQS b
 		Publisher: results.NewPublisher(benchSQS{}, "https://sqs.us-east-1.amazonaws.com/123456789012/prewarm-results"),
 		Log:       slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Metrics:   NewMetrics(io.Discard, "prewarm"),
-		Region:    "us-east-1",
 	})
 	// Two payloads that alternate, so that every invocation changes the
 	// targets (a Put each) rather than finding them UNCHANGED.
@@ -168,6 +167,7 @@ func benchConfig(b *testing.B) config.Config {
 		return map[string]string{
 			"RESULTS_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/prewarm-results",
 			"ALLOWED_FUNCTIONS": "bench-*",
+			"AWS_REGION":        "us-east-1",
 		}[k]
 	})
 	if err != nil {

@@ -307,6 +307,7 @@ func runChaos(t *testing.T, n int, seed int64, fifo bool) {
 			"WAIT_SECONDS":       "1",
 			"TRACK_TIMEOUT":      "1m",
 			"CONTROL_PLANE_RPS":  "1000",
+			"AWS_REGION":         "us-east-1",
 		}[name]
 	})
 	if err != nil {
@@ -330,7 +331,6 @@ func runChaos(t *testing.T, n int, seed int64, fifo bool) {
 			results.WithBackoff(func(attempt int) time.Duration { return time.Duration(attempt) * 20 * time.Millisecond })),
 		FollowUps:    sc,
 		Log:          slog.New(slog.NewJSONHandler(retries, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		Region:       "us-east-1",
 		Margin:       time.Second,
 		PollInterval: 20 * time.Millisecond,
 	})

@@ -118,7 +118,6 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Control:   control,
 		Publisher: results.NewPublisher(sc, cfg.ResultsQueueURL, results.WithSleep(func(context.Context, time.Duration) error { return nil })),
 		Log:       slog.New(slog.NewJSONHandler(testLog{t}, nil)),
-		Region:    "us-east-1",
 		Now:       clk.Now,
 		Sleep:     fakeSleep,
 	}
@@ -262,7 +261,6 @@ func (e *env) rewire(publisher handler.Publisher) {
 		Control:   e.control,
 		Publisher: publisher,
 		Log:       slog.New(slog.NewJSONHandler(testLog{e.t}, nil)),
-		Region:    "us-east-1",
 		Now:       e.clk.Now,
 		Sleep:     fakeSleep,
 	}

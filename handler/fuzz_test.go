@@ -116,6 +116,7 @@ func fuzzHandler(t *testing.T) (*handler.Handler, *memControl, *memPublisher) {
 			"ALLOWED_FUNCTIONS": "my-function,checkout-*",
 			"MAX_CONCURRENCY":   fmt.Sprint(fuzzMaxConcurrency),
 			"POLICY":            `{"checkout-*":{"default":10,"max":40}}`,
+			"AWS_REGION":        "us-east-1",
 		}[name]
 	})
 	if err != nil {
@@ -125,7 +126,7 @@ func fuzzHandler(t *testing.T) (*handler.Handler, *memControl, *memPublisher) {
 	now := start
 	control, pub := newMemControl(), &memPublisher{}
 	h := handler.New(cfg, handler.Deps{
-		Control: control, Publisher: pub, Region: "us-east-1",
+		Control: control, Publisher: pub,
 		Now: func() time.Time { mu.Lock(); defer mu.Unlock(); return now },
 		Sleep: func(ctx context.Context, d time.Duration) error {
 			mu.Lock()

@@ -60,7 +60,6 @@ type Handler struct {
 	followUps FollowUpSender
 	log       *slog.Logger
 	metrics   *Metrics
-	region    string
 
 	// now and sleep are the clock; tests drive them with the emulator's.
 	now   func() time.Time
@@ -85,10 +84,8 @@ type Deps struct {
 	Log       *slog.Logger
 	// Metrics receives Embedded Metric Format lines; nil for none.
 	Metrics *Metrics
-	// Region is prewarm's own Region (AWS_REGION).
-	Region string
-	Now    func() time.Time
-	Sleep  func(ctx context.Context, d time.Duration) error
+	Now     func() time.Time
+	Sleep   func(ctx context.Context, d time.Duration) error
 	// Margin before the invocation deadline (default 3s).
 	Margin time.Duration
 	// PollInterval is the first delay between status polls (default 1s).
@@ -99,7 +96,7 @@ type Deps struct {
 func New(cfg config.Config, d Deps) *Handler {
 	h := &Handler{
 		cfg: cfg, control: d.Control, publisher: d.Publisher, followUps: d.FollowUps,
-		log: d.Log, metrics: d.Metrics, region: d.Region, now: d.Now, sleep: d.Sleep,
+		log: d.Log, metrics: d.Metrics, now: d.Now, sleep: d.Sleep,
 		margin: d.Margin, pollInterval: d.PollInterval,
 	}
 	if h.log == nil {
@@ -255,10 +252,15 @@ func (h *Handler) unreservedConcurrency(ctx context.Context, inv *invocation) (i
 }
 
 // adjustUnreserved keeps the cached account figure true after this
-// invocation took delta more provisioned concurrency (or gave some back).
-func (inv *invocation) adjustUnreserved(delta int64) {
+// invocation gave function delta more provisioned concurrency (or took some
+// back). A function known to have its own reservation draws on that, not on
+// the account's unreserved concurrency.
+func (inv *invocation) adjustUnreserved(function string, delta int64) {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
+	if inv.reservation[function].ok {
+		return
+	}
 	if inv.unreserved != nil {
 		n := *inv.unreserved - delta
 		inv.unreserved = &n

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/results"
 )
@@ -53,5 +55,33 @@ func TestAccountHeadroom(t *testing.T) {
 				t.Errorf("%d Put requests, want %d: AWS is asked once, for what the account allows", n, wantPuts)
 			}
 		})
+	}
+}
+
+// TestReservedFunctionDoesNotSpendAccountHeadroom: PC given to a function
+// with its own reservation comes out of that reservation, so a later intent
+// in the same invocation still sees the account's whole headroom.
+func TestReservedFunctionDoesNotSpendAccountHeadroom(t *testing.T) {
+	// 200 - 50 reserved - 35 held = 115 unreserved: 15 above the minimum.
+	e := newEnv(t, withWorld(func(w *localaws.World) { w.ConcurrentExecutions = 200 }))
+	// A FIFO source processes the records in order, the reserved one first.
+	resp, err := e.invoke(sqsEvent(t, "prewarm-events.fifo",
+		`{"functionName":"orders-worker","to":"live","concurrency":40,"wait":false}`,
+		`{"functionName":"my-function","to":"GREEN","concurrency":10,"wait":false}`,
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed := batchResponse(t, resp); len(failed) != 0 {
+		t.Fatalf("failures: %v", failed)
+	}
+	if diff := cmp.Diff([]string{"orders-worker:live APPLIED", "my-function:GREEN APPLIED"}, outcomes(e.drain("prewarm-results"))); diff != "" {
+		t.Fatalf("(-want +got):\n%s", diff)
+	}
+	if st := e.pc("orders-worker", "live"); st.Requested != 40 {
+		t.Errorf("orders-worker:live = %d, want 40 from its reservation", st.Requested)
+	}
+	if st := e.pc("my-function", "GREEN"); st.Requested != 10 {
+		t.Errorf("my-function:GREEN = %d, want 10: the reserved function's 40 must not count against the account", st.Requested)
 	}
 }

@@ -64,7 +64,7 @@ func (h *Handler) reconcile(ctx context.Context, inv *invocation, r *record) ([]
 func (h *Handler) reconcileTargets(ctx context.Context, inv *invocation) ([]string, error) {
 	names := slices.Clone(h.cfg.Allowed.Names())
 	for _, arn := range h.cfg.Allowed.ARNs() {
-		if fn, _, err := intent.ParseFunction(arn); err == nil && inv.account != "" && fn.AccountID == inv.account && (fn.Region == "" || fn.Region == h.region) {
+		if fn, _, err := intent.ParseFunction(arn); err == nil && inv.account != "" && fn.AccountID == inv.account && (fn.Region == "" || fn.Region == h.cfg.Region) {
 			arn = fn.Name
 		}
 		names = append(names, arn)
@@ -152,7 +152,7 @@ func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, base i
 			}
 			continue
 		}
-		inv.adjustUnreserved(d.Value - c.Requested)
+		inv.adjustUnreserved(fn.String(), d.Value-c.Requested)
 		m := h.result(it, results.OutcomeApplied)
 		m.Derivation, m.Previous, m.Response = derivationOf(d), previousOf(c.Status), responseOf(st)
 		m.Reason = fmt.Sprintf("%d drifted outside policy (%s); brought back to %d", c.Requested, strings.Join(d.ClampedBy, ", "), d.Value)

@@ -238,7 +238,7 @@ func (h *Handler) release(ctx context.Context, inv *invocation, t *tracking) (re
 			if err := h.control.Delete(ctx, fn, from); err != nil {
 				return results.Message{}, err
 			}
-			inv.adjustUnreserved(-prev.Requested)
+			inv.adjustUnreserved(fn, -prev.Requested)
 		}
 		m.Reason = fmt.Sprintf("%s:%s is READY; provisioned concurrency removed from %s", t.it.Function.Name, t.it.Qualifier, from)
 	case intent.ReleaseStandby:
@@ -258,7 +258,7 @@ func (h *Handler) release(ctx context.Context, inv *invocation, t *tracking) (re
 		if err != nil {
 			return results.Message{}, err
 		}
-		inv.adjustUnreserved(standby - prev.Requested)
+		inv.adjustUnreserved(fn, standby-prev.Requested)
 		m.Response = responseOf(st)
 		m.Reason = fmt.Sprintf("%s:%s is READY; %s left at standby %d", t.it.Function.Name, t.it.Qualifier, from, standby)
 	}

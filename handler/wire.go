@@ -27,7 +27,6 @@ func FromConfig(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsO
 		Control:   provision.New(lambdaClient, provision.Options{RPS: cfg.ControlPlaneRPS}),
 		Publisher: results.NewPublisher(sqsClient, cfg.ResultsQueueURL),
 		Log:       log,
-		Region:    awsCfg.Region,
 	}
 	if metricsOut != nil {
 		deps.Metrics = NewMetrics(metricsOut, "prewarm")
