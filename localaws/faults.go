@@ -2,6 +2,7 @@ package localaws
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,7 +59,7 @@ func ParseRates(s string) (Rates, error) {
 	r := Rates{}
 	err := parsePerOperation(s, func(op, value string) error {
 		v, err := strconv.ParseFloat(value, 64)
-		if err != nil || v < 0 || v > 1 {
+		if err != nil || v < 0 || v > 1 || math.IsNaN(v) {
 			return fmt.Errorf("rate %q: want a fraction between 0 and 1", value)
 		}
 		r[op] = v

@@ -117,6 +117,7 @@ func TestParseRatesAndLatencies(t *testing.T) {
 		{"0.05, SendMessage=1", localaws.Rates{"": 0.05, "SendMessage": 1}, false},
 		{"", localaws.Rates{}, false},
 		{"1.5", nil, true},
+		{"NaN", nil, true},
 		{"=0.1", nil, true},
 		{"Op=x", nil, true},
 	}

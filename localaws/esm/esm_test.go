@@ -301,6 +301,9 @@ func TestIgnoreBatchItemFailuresDeletesEverything(t *testing.T) {
 	if got, want := e.poll(m), (esm.Stats{Batches: 1, Received: 1, Deleted: 1}); got != want {
 		t.Errorf("stats = %+v, want %+v", got, want)
 	}
+	if got := e.counts("q"); got.Total() != 0 {
+		t.Errorf("queue left %+v, want the failed message deleted", got)
+	}
 }
 
 func TestAlwaysFailingMessageLandsInDeadLetterQueue(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -262,7 +263,7 @@ func parseFunctionName(s string) (string, string, *Error) {
 	parts := strings.Split(s, ":")
 	// In an ARN the name follows "function"; a bare "function:x" is the
 	// function named "function" with qualifier x.
-	if i := indexOf(parts, "function"); i > 0 && i+1 < len(parts) {
+	if i := slices.Index(parts, "function"); i > 0 && i+1 < len(parts) {
 		parts = parts[i+1:]
 	}
 	switch len(parts) {
@@ -272,15 +273,6 @@ func parseFunctionName(s string) (string, string, *Error) {
 		return parts[0], parts[1], nil
 	}
 	return "", "", errValidationf("Value '%s' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", s, functionNameRegex)
-}
-
-func indexOf(parts []string, s string) int {
-	for i, p := range parts {
-		if p == s {
-			return i
-		}
-	}
-	return -1
 }
 
 // maxItems reads the MaxItems query parameter: def when absent, else

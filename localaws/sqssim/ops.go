@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,6 +49,17 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h(s, w, r); err != nil {
 		writeError(w, err)
 	}
+}
+
+// withQueue runs do on the queue queueURL names, holding s.mu throughout.
+func (s *Service) withQueue(queueURL *string, do func(q *queue) *apiError) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q, err := s.lookup(queueURL)
+	if err != nil {
+		return err
+	}
+	return do(q)
 }
 
 // lookup resolves a QueueUrl: its last path segment names the queue.
@@ -116,17 +128,13 @@ func (s *Service) deleteQueue(w http.ResponseWriter, r *http.Request) *apiError 
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, err := s.lookup(in.QueueURL)
-	if err != nil {
-		return err
-	}
-	delete(s.queues, q.name)
-	q.messages = nil
-	q.notify()
-	writeJSON(w, struct{}{})
-	return nil
+	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+		delete(s.queues, q.name)
+		q.messages = nil
+		q.notify()
+		writeJSON(w, struct{}{})
+		return nil
+	})
 }
 
 func (s *Service) getQueueURL(w http.ResponseWriter, r *http.Request) *apiError {
@@ -243,49 +251,36 @@ func (q *queue) attribute(name string, now time.Time) (string, bool) {
 	}
 }
 
-func knownQueueAttribute(name string) bool {
-	for _, n := range queueAttributeNames {
-		if n == name {
-			return true
-		}
-	}
-	return false
-}
-
 func (s *Service) getQueueAttributes(w http.ResponseWriter, r *http.Request) *apiError {
 	var in getQueueAttributesInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, err := s.lookup(in.QueueURL)
-	if err != nil {
-		return err
-	}
-	names := in.AttributeNames
-	for _, n := range names {
-		if n == "All" {
-			names = queueAttributeNames
-			break
+	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+		names := in.AttributeNames
+		for _, n := range names {
+			if n == "All" {
+				names = queueAttributeNames
+				break
+			}
+			if !slices.Contains(queueAttributeNames, n) {
+				return invalidAttributeName(n)
+			}
 		}
-		if !knownQueueAttribute(n) {
-			return invalidAttributeName(n)
+		now := s.clock.Now()
+		attrs := map[string]string{}
+		for _, n := range names {
+			if v, ok := q.attribute(n, now); ok {
+				attrs[n] = v
+			}
 		}
-	}
-	now := s.clock.Now()
-	attrs := map[string]string{}
-	for _, n := range names {
-		if v, ok := q.attribute(n, now); ok {
-			attrs[n] = v
+		out := map[string]any{}
+		if len(attrs) > 0 {
+			out["Attributes"] = attrs
 		}
-	}
-	out := map[string]any{}
-	if len(attrs) > 0 {
-		out["Attributes"] = attrs
-	}
-	writeJSON(w, out)
-	return nil
+		writeJSON(w, out)
+		return nil
+	})
 }
 
 func (s *Service) setQueueAttributes(w http.ResponseWriter, r *http.Request) *apiError {
@@ -293,19 +288,15 @@ func (s *Service) setQueueAttributes(w http.ResponseWriter, r *http.Request) *ap
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, err := s.lookup(in.QueueURL)
-	if err != nil {
-		return err
-	}
-	if err := s.applyAttributes(q, in.Attributes, false); err != nil {
-		return err
-	}
-	q.modified = s.clock.Now()
-	q.notify()
-	writeJSON(w, struct{}{})
-	return nil
+	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+		if err := s.applyAttributes(q, in.Attributes, false); err != nil {
+			return err
+		}
+		q.modified = s.clock.Now()
+		q.notify()
+		writeJSON(w, struct{}{})
+		return nil
+	})
 }
 
 // applyAttributes validates all of attrs first and then sets them on q.
@@ -461,17 +452,13 @@ func (s *Service) sendMessage(w http.ResponseWriter, r *http.Request) *apiError 
 		body: in.MessageBody, delay: in.DelaySeconds, attrs: in.MessageAttributes, sysAttrs: in.MessageSystemAttributes,
 		dedupID: in.MessageDeduplicationID, groupID: in.MessageGroupID, senderID: senderID(r, s.accountID),
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, err := s.lookup(in.QueueURL)
-	if err != nil {
-		return err
-	}
-	if err := q.validate(p); err != nil {
-		return err
-	}
-	writeJSON(w, s.enqueue(q, p, s.clock.Now()))
-	return nil
+	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+		if err := q.validate(p); err != nil {
+			return err
+		}
+		writeJSON(w, s.enqueue(q, p, s.clock.Now()))
+		return nil
+	})
 }
 
 var batchEntryID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
@@ -522,43 +509,39 @@ func (s *Service) sendMessageBatch(w http.ResponseWriter, r *http.Request) *apiE
 		return batchTooLong(total)
 	}
 	sender := senderID(r, s.accountID)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, err := s.lookup(in.QueueURL)
-	if err != nil {
-		return err
-	}
-	if q.fifo {
-		// A FIFO batch missing a group or deduplication id fails as a whole.
+	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+		if q.fifo {
+			// A FIFO batch missing a group or deduplication id fails as a whole.
+			for _, e := range in.Entries {
+				if e.MessageGroupID == nil || *e.MessageGroupID == "" {
+					return missingParameter("MessageGroupId")
+				}
+				if e.MessageDeduplicationID == nil && !q.contentDedup {
+					return invalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+				}
+			}
+		}
+		now := s.clock.Now()
+		out := struct {
+			Successful []sendResult
+			Failed     []batchError
+		}{Successful: []sendResult{}, Failed: []batchError{}}
 		for _, e := range in.Entries {
-			if e.MessageGroupID == nil || *e.MessageGroupID == "" {
-				return missingParameter("MessageGroupId")
+			p := sendParams{
+				body: e.MessageBody, delay: e.DelaySeconds, attrs: e.MessageAttributes, sysAttrs: e.MessageSystemAttributes,
+				dedupID: e.MessageDeduplicationID, groupID: e.MessageGroupID, senderID: sender,
 			}
-			if e.MessageDeduplicationID == nil && !q.contentDedup {
-				return invalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+			if err := q.validate(p); err != nil {
+				out.Failed = append(out.Failed, entryFailure(*e.ID, err))
+				continue
 			}
+			res := s.enqueue(q, p, now)
+			res.ID = *e.ID
+			out.Successful = append(out.Successful, res)
 		}
-	}
-	now := s.clock.Now()
-	out := struct {
-		Successful []sendResult
-		Failed     []batchError
-	}{Successful: []sendResult{}, Failed: []batchError{}}
-	for _, e := range in.Entries {
-		p := sendParams{
-			body: e.MessageBody, delay: e.DelaySeconds, attrs: e.MessageAttributes, sysAttrs: e.MessageSystemAttributes,
-			dedupID: e.MessageDeduplicationID, groupID: e.MessageGroupID, senderID: sender,
-		}
-		if err := q.validate(p); err != nil {
-			out.Failed = append(out.Failed, batchError{ID: *e.ID, SenderFault: true, Code: err.code(), Message: err.message})
-			continue
-		}
-		res := s.enqueue(q, p, now)
-		res.ID = *e.ID
-		out.Successful = append(out.Successful, res)
-	}
-	writeJSON(w, out)
-	return nil
+		writeJSON(w, out)
+		return nil
+	})
 }
 
 func (s *Service) receiveMessage(w http.ResponseWriter, r *http.Request) *apiError {
@@ -738,20 +721,21 @@ func (s *Service) deleteMessage(w http.ResponseWriter, r *http.Request) *apiErro
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, err := s.lookup(in.QueueURL)
-	if err != nil {
-		return err
-	}
-	if in.ReceiptHandle == nil {
-		return missingParameter("ReceiptHandle")
-	}
-	if err := s.deleteByReceipt(q, *in.ReceiptHandle); err != nil {
-		return err
-	}
-	writeJSON(w, struct{}{})
-	return nil
+	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+		if in.ReceiptHandle == nil {
+			return missingParameter("ReceiptHandle")
+		}
+		if err := s.deleteByReceipt(q, *in.ReceiptHandle); err != nil {
+			return err
+		}
+		writeJSON(w, struct{}{})
+		return nil
+	})
+}
+
+// entryFailure is the Failed entry of a batch response for entry id.
+func entryFailure(id string, err *apiError) batchError {
+	return batchError{ID: id, SenderFault: true, Code: err.code(), Message: err.message}
 }
 
 type batchOutput struct {
@@ -772,28 +756,23 @@ func (s *Service) eachBatchEntry(w http.ResponseWriter, r *http.Request, entryTy
 	if err := checkBatchIDs(ids, entryType); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, err := s.lookup(in.QueueURL)
-	if err != nil {
-		return err
-	}
-	now := s.clock.Now()
-	out := batchOutput{Successful: []idResult{}, Failed: []batchError{}}
-	for _, e := range in.Entries {
-		if e.ReceiptHandle == nil {
-			err := missingParameter("ReceiptHandle")
-			out.Failed = append(out.Failed, batchError{ID: *e.ID, SenderFault: true, Code: err.code(), Message: err.message})
-			continue
+	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+		now := s.clock.Now()
+		out := batchOutput{Successful: []idResult{}, Failed: []batchError{}}
+		for _, e := range in.Entries {
+			if e.ReceiptHandle == nil {
+				out.Failed = append(out.Failed, entryFailure(*e.ID, missingParameter("ReceiptHandle")))
+				continue
+			}
+			if err := do(q, e, now); err != nil {
+				out.Failed = append(out.Failed, entryFailure(*e.ID, err))
+				continue
+			}
+			out.Successful = append(out.Successful, idResult{ID: *e.ID})
 		}
-		if err := do(q, e, now); err != nil {
-			out.Failed = append(out.Failed, batchError{ID: *e.ID, SenderFault: true, Code: err.code(), Message: err.message})
-			continue
-		}
-		out.Successful = append(out.Successful, idResult{ID: *e.ID})
-	}
-	writeJSON(w, out)
-	return nil
+		writeJSON(w, out)
+		return nil
+	})
 }
 
 func (s *Service) deleteMessageBatch(w http.ResponseWriter, r *http.Request) *apiError {
@@ -807,20 +786,16 @@ func (s *Service) changeMessageVisibility(w http.ResponseWriter, r *http.Request
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, err := s.lookup(in.QueueURL)
-	if err != nil {
-		return err
-	}
-	if in.ReceiptHandle == nil {
-		return missingParameter("ReceiptHandle")
-	}
-	if err := s.changeVisibility(q, *in.ReceiptHandle, in.VisibilityTimeout, s.clock.Now()); err != nil {
-		return err
-	}
-	writeJSON(w, struct{}{})
-	return nil
+	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+		if in.ReceiptHandle == nil {
+			return missingParameter("ReceiptHandle")
+		}
+		if err := s.changeVisibility(q, *in.ReceiptHandle, in.VisibilityTimeout, s.clock.Now()); err != nil {
+			return err
+		}
+		writeJSON(w, struct{}{})
+		return nil
+	})
 }
 
 func (s *Service) changeMessageVisibilityBatch(w http.ResponseWriter, r *http.Request) *apiError {
@@ -839,15 +814,11 @@ func (s *Service) purgeQueue(w http.ResponseWriter, r *http.Request) *apiError {
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q, err := s.lookup(in.QueueURL)
-	if err != nil {
-		return err
-	}
-	clear(q.messages)
-	q.messages = q.messages[:0]
-	q.notify()
-	writeJSON(w, struct{}{})
-	return nil
+	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+		clear(q.messages)
+		q.messages = q.messages[:0]
+		q.notify()
+		writeJSON(w, struct{}{})
+		return nil
+	})
 }

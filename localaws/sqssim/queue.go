@@ -59,9 +59,7 @@ type message struct {
 	body         string
 	md5Body      string
 	attrs        map[string]attributeValue
-	md5Attrs     string
 	sysAttrs     map[string]attributeValue
-	md5SysAttrs  string
 	senderID     string
 	sent         time.Time
 	visibleAt    time.Time
@@ -179,7 +177,7 @@ func (q *queue) validate(p sendParams) *apiError {
 		size += attributeSize(name, v)
 	}
 	if size > q.maxMessageSize() {
-		return invalidParameter("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", q.maxMessageSize())
+		return messageTooLong(q.maxMessageSize())
 	}
 	for name, v := range p.sysAttrs {
 		if name != "AWSTraceHeader" {
@@ -232,17 +230,15 @@ func (s *Service) enqueue(q *queue, p sendParams, now time.Time) sendResult {
 		MD5OfMessageSystemAttributes: attributesMD5(p.sysAttrs),
 	}
 	m := &message{
-		id:          newID(),
-		body:        *p.body,
-		md5Body:     res.MD5OfMessageBody,
-		attrs:       p.attrs,
-		md5Attrs:    res.MD5OfMessageAttributes,
-		sysAttrs:    p.sysAttrs,
-		md5SysAttrs: res.MD5OfMessageSystemAttributes,
-		senderID:    p.senderID,
-		sent:        now,
-		visibleAt:   now.Add(q.delay),
-		groupID:     deref(p.groupID),
+		id:        newID(),
+		body:      *p.body,
+		md5Body:   res.MD5OfMessageBody,
+		attrs:     p.attrs,
+		sysAttrs:  p.sysAttrs,
+		senderID:  p.senderID,
+		sent:      now,
+		visibleAt: now.Add(q.delay),
+		groupID:   deref(p.groupID),
 	}
 	if p.delay != nil && *p.delay > 0 {
 		m.visibleAt = now.Add(time.Duration(*p.delay) * time.Second)

@@ -287,9 +287,5 @@ func (s *Service) WriteThrottled(w http.ResponseWriter, op string) {
 // WriteServiceError writes SQS's 500 InternalFailure for op, which the SDK
 // retries.
 func (s *Service) WriteServiceError(w http.ResponseWriter, op string) {
-	writeError(w, &apiError{
-		status: http.StatusInternalServerError, shape: "InternalFailure", namespace: "com.amazon.coral.service",
-		queryCode: "InternalFailure", receiver: true,
-		message: "The request processing has failed because of an unknown error, exception or failure.",
-	})
+	writeError(w, internalError("The request processing has failed because of an unknown error, exception or failure."))
 }

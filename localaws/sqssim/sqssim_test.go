@@ -386,7 +386,12 @@ func TestMessageAttributeDigestMatchesPublishedVectors(t *testing.T) {
 }
 
 func TestSendRejects(t *testing.T) {
-	e := newEnv(t, sqssim.Queue{Name: "q"}, sqssim.Queue{Name: "f.fifo", FIFO: true})
+	e := newEnv(t, sqssim.Queue{Name: "q"}, sqssim.Queue{Name: "f.fifo", FIFO: true}, sqssim.Queue{Name: "small"})
+	if _, err := e.client.SetQueueAttributes(context.Background(), &sqs.SetQueueAttributesInput{
+		QueueUrl: e.url("small"), Attributes: map[string]string{"MaximumMessageSize": "1024"},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		queue   string
@@ -400,6 +405,8 @@ func TestSendRejects(t *testing.T) {
 			in.MessageBody = aws.String(strings.Repeat("x", 1048570))
 			in.MessageAttributes = map[string]types.MessageAttributeValue{"k": {DataType: aws.String("String"), StringValue: aws.String("vvvv")}}
 		}, "InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than 1048576 bytes."},
+		{"over the queue's MaximumMessageSize", "small", func(in *sqs.SendMessageInput) { in.MessageBody = aws.String(strings.Repeat("x", 1025)) },
+			"InvalidParameterValue", "One or more parameters are invalid. Reason: Message must be shorter than 1024 bytes."},
 		{"delay out of range", "q", func(in *sqs.SendMessageInput) { in.DelaySeconds = 901 }, "InvalidParameterValue", ""},
 		{"delay on fifo", "f.fifo", func(in *sqs.SendMessageInput) {
 			in.DelaySeconds = 5
@@ -646,6 +653,14 @@ func TestConfigValidate(t *testing.T) {
 		{"visibility", sqssim.Queue{Name: "a", VisibilityTimeout: 50000}, false},
 		{"redrive count", sqssim.Queue{Name: "a", Redrive: &sqssim.Redrive{DeadLetterQueue: "d", MaxReceiveCount: 0}}, false},
 		{"redrive type", sqssim.Queue{Name: "a", Redrive: &sqssim.Redrive{DeadLetterQueue: "d.fifo", MaxReceiveCount: 1}}, false},
+		{"redrive", sqssim.Queue{Name: "a", Redrive: &sqssim.Redrive{DeadLetterQueue: "d", MaxReceiveCount: 1000}}, true},
+		{"redrive without queue", sqssim.Queue{Name: "a", Redrive: &sqssim.Redrive{MaxReceiveCount: 1}}, false},
+		{"redrive count too high", sqssim.Queue{Name: "a", Redrive: &sqssim.Redrive{DeadLetterQueue: "d", MaxReceiveCount: 1001}}, false},
+		{"visibility negative", sqssim.Queue{Name: "a", VisibilityTimeout: -1}, false},
+		{"delay", sqssim.Queue{Name: "a", DelaySeconds: 900}, true},
+		{"delay too long", sqssim.Queue{Name: "a", DelaySeconds: 901}, false},
+		{"content dedup on fifo", sqssim.Queue{Name: "a.fifo", ContentBasedDeduplication: true}, true},
+		{"content dedup on standard", sqssim.Queue{Name: "a", ContentBasedDeduplication: true}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -655,6 +670,11 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
+	t.Run("listed twice", func(t *testing.T) {
+		if err := (sqssim.Config{Queues: []sqssim.Queue{{Name: "a"}, {Name: "a"}}}).Validate(); err == nil {
+			t.Errorf("Validate() accepted a queue listed twice")
+		}
+	})
 }
 
 func fifoSend(group, dedup string) func(*sqs.SendMessageInput) {

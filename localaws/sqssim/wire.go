@@ -169,8 +169,8 @@ func batchTooLong(n int) *apiError {
 		message:   fmt.Sprintf("Batch requests cannot be longer than %d bytes. You have sent %d bytes.", MaxMessageSize, n)}
 }
 
-func messageTooLong() *apiError {
-	return invalidParameter("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", MaxMessageSize)
+func messageTooLong(limit int) *apiError {
+	return invalidParameter("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", limit)
 }
 
 // Wire shapes. Field names are the SQS API member names.
