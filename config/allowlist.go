@@ -200,8 +200,8 @@ func (a Allowlist) ARNs() []string {
 	return out
 }
 
-// AllowsAll reports whether the list contains "*".
-func (a Allowlist) AllowsAll() bool {
+// allowsAll reports whether the list contains "*".
+func (a Allowlist) allowsAll() bool {
 	for _, p := range a.prefixes {
 		if p == "" {
 			return true

@@ -39,7 +39,7 @@ func TestLoadDefaults(t *testing.T) {
 		DryRun                    bool
 		Names, Prefixes, Patterns []string
 	}{c.ResultsQueueURL, c.FollowUpQueueURL, c.Region, c.MaxConcurrency, c.WaitSeconds, c.TrackTimeout, c.ControlPlaneRPS, c.DryRun,
-		c.Allowed.Names(), c.Allowed.Prefixes(), c.Policy.Patterns()}
+		c.Allowed.Names(), c.Allowed.Prefixes(), c.Policy.patterns()}
 	want := got
 	want.Results = "https://sqs.us-east-1.amazonaws.com/123456789012/prewarm-results"
 	want.FollowUp, want.Region = "", "us-east-1"
@@ -67,7 +67,7 @@ func TestLoadValues(t *testing.T) {
 		c.WaitSeconds != 5*time.Second || c.TrackTimeout != 30*time.Minute || c.ControlPlaneRPS != 2.5 || !c.DryRun {
 		t.Errorf("Load = %+v", c)
 	}
-	if diff := cmp.Diff([]string{"my-function", "team-*"}, c.Policy.Patterns()); diff != "" {
+	if diff := cmp.Diff([]string{"my-function", "team-*"}, c.Policy.patterns()); diff != "" {
 		t.Errorf("Patterns mismatch (-want +got):\n%s", diff)
 	}
 }
@@ -136,7 +136,7 @@ func TestLoadErrors(t *testing.T) {
 		{"MAX_CONCURRENCY zero", map[string]string{"MAX_CONCURRENCY": "0"}, `MAX_CONCURRENCY: "0" is not an integer in 1..2147483647`},
 		{"MAX_CONCURRENCY float", map[string]string{"MAX_CONCURRENCY": "1.5"}, `MAX_CONCURRENCY: "1.5" is not an integer in 1..2147483647`},
 		{"MAX_CONCURRENCY overflow", map[string]string{"MAX_CONCURRENCY": "2147483648"}, `MAX_CONCURRENCY: "2147483648" is not an integer in 1..2147483647`},
-		{"POLICY not JSON", map[string]string{"POLICY": "{default:1}"}, "POLICY: not valid JSON: invalid character 'd' looking for beginning of object key string"},
+		{"POLICY not JSON", map[string]string{"POLICY": "{default:1}"}, "POLICY: value is not JSON: invalid character 'd' looking for beginning of object key string"},
 		{"POLICY min above max", map[string]string{"POLICY": `{"*":{"min":5,"max":2}}`}, `POLICY: pattern "*": min 5 is greater than max 2`},
 		{"CONTROL_PLANE_RPS zero", map[string]string{"CONTROL_PLANE_RPS": "0"}, `CONTROL_PLANE_RPS: "0" is not a finite number greater than 0`},
 		{"CONTROL_PLANE_RPS Inf", map[string]string{"CONTROL_PLANE_RPS": "+Inf"}, `CONTROL_PLANE_RPS: "+Inf" is not a finite number greater than 0`},
@@ -180,8 +180,8 @@ func TestParseAllowlist(t *testing.T) {
 	if diff := cmp.Diff([]string{"123456789012:function:shared", "arn:aws:lambda:eu-west-1:210987654321:function:remote"}, a.ARNs()); diff != "" {
 		t.Errorf("ARNs mismatch (-want +got):\n%s", diff)
 	}
-	if !a.AllowsAll() {
-		t.Error("AllowsAll() = false with a * entry")
+	if !a.allowsAll() {
+		t.Error("allowsAll() = false with a * entry")
 	}
 	if got, want := a.String(), "my-function,team-*,*,123456789012:function:shared,arn:aws:lambda:eu-west-1:210987654321:function:remote,arn:aws:lambda:eu-west-1:210987654321:function:batch-*,my-function"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
@@ -320,7 +320,7 @@ func TestParsePolicy(t *testing.T) {
 	if again, _ := p.Rule("api-orders"); *again.Default != 10 {
 		t.Errorf("Rule returned shared state: default is now %d", *again.Default)
 	}
-	if diff := cmp.Diff([]string{"*", "api-*", "api-admin-*", "api-admin-x", "billing"}, p.Patterns()); diff != "" {
+	if diff := cmp.Diff([]string{"*", "api-*", "api-admin-*", "api-admin-x", "billing"}, p.patterns()); diff != "" {
 		t.Errorf("Patterns mismatch (-want +got):\n%s", diff)
 	}
 
@@ -335,8 +335,8 @@ func TestParsePolicy(t *testing.T) {
 		t.Error("the zero Policy matched")
 	}
 	empty, err := ParsePolicy("  ")
-	if err != nil || len(empty.Patterns()) != 0 {
-		t.Errorf("ParsePolicy(blank) = %v, %v; want an empty policy", empty.Patterns(), err)
+	if err != nil || len(empty.patterns()) != 0 {
+		t.Errorf("ParsePolicy(blank) = %v, %v; want an empty policy", empty.patterns(), err)
 	}
 }
 
@@ -346,9 +346,11 @@ func TestParsePolicyErrors(t *testing.T) {
 	}{
 		{`[]`, "not a JSON object of pattern to rule: json: cannot unmarshal array into Go value of type map[string]json.RawMessage"},
 		{`null`, "not a JSON object of pattern to rule: null"},
-		{`{"a":{"default":1}} x`, "not valid JSON: invalid character 'x' after top-level value"},
-		{`{"a":{"default":1},"a":{"default":2}}`, `duplicate key "a"`},
-		{`{"a":{"default":1,"default":2}}`, `duplicate key "default"`},
+		{`{"a":{"default":1}} x`, "value is not JSON: invalid character 'x' after top-level value"},
+		{`{"a":{"default":1},"a":{"default":2}}`, `duplicate key "a" in an object`},
+		{`{"a":{"default":1,"default":2}}`, `duplicate key "default" in an object`},
+		{`{"a":{"default":1}} {}`, "value is not JSON: more than one value (trailing data after the first)"},
+		{strings.Repeat(`{"a":`, 17) + `1` + strings.Repeat(`}`, 17), "value nests deeper than 16 levels"},
 		{`{"a":{"defualt":1}}`, `pattern "a": unknown key "defualt" (want default, min, max, scale)`},
 		{`{"a":5}`, `pattern "a": rule must be an object like {"default":10,"min":1,"max":50,"scale":1.5}`},
 		{`{"a":{"default":0}}`, `pattern "a": default 0 is outside 1..2147483647`},

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/prewarm/prewarm/derive"
+	"github.com/prewarm/prewarm/intent"
 )
 
 // Policy is the parsed POLICY: per function-name pattern a default, min, max and scale. The
@@ -34,13 +34,13 @@ const maxInt32 = 1<<31 - 1
 //
 // A pattern is a function name, a name prefix ending in '*', or "*". Every rule field is
 // optional; default, min and max are integers 0..2^31−1 (default ≥ 1), scale a finite number
-// > 0. Unknown keys, duplicate keys, bad numbers, min > max and a default outside [min, max]
-// are refused. An empty or blank string is an empty policy.
+// > 0. Unknown keys, duplicate keys (intent.CheckJSON), bad numbers, min > max and a default
+// outside [min, max] are refused. An empty or blank string is an empty policy.
 func ParsePolicy(s string) (Policy, error) {
 	if strings.TrimSpace(s) == "" {
 		return Policy{}, nil
 	}
-	if err := noDuplicateKeys([]byte(s)); err != nil {
+	if err := intent.CheckJSON("value", []byte(s)); err != nil {
 		return Policy{}, err
 	}
 	var raw map[string]json.RawMessage
@@ -182,8 +182,8 @@ func (p Policy) Rule(functionName string) (derive.Rule, bool) {
 	return derive.Rule{}, false
 }
 
-// Patterns returns the policy's patterns, sorted.
-func (p Policy) Patterns() []string {
+// patterns returns the policy's patterns, sorted.
+func (p Policy) patterns() []string {
 	out := make([]string, 0, len(p.exact)+len(p.prefixes))
 	for k := range p.exact {
 		out = append(out, k)
@@ -209,61 +209,4 @@ func copyRule(r derive.Rule) derive.Rule {
 		out.Scale = &s
 	}
 	return out
-}
-
-// noDuplicateKeys refuses JSON with a key repeated in one object, which encoding/json would
-// silently resolve to the last one.
-func noDuplicateKeys(b []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var stack []*dupFrame // nil entries are arrays
-	ended := func() {
-		if n := len(stack); n > 0 && stack[n-1] != nil {
-			stack[n-1].wantKey = true
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			var raw json.RawMessage
-			if uerr := json.Unmarshal(b, &raw); uerr != nil {
-				err = uerr // the scanner says what it was looking for
-			}
-			return fmt.Errorf("not valid JSON: %v", err)
-		}
-		if n := len(stack); n > 0 && stack[n-1] != nil && stack[n-1].wantKey {
-			top := stack[n-1]
-			if d, ok := tok.(json.Delim); ok && d == '}' {
-				stack = stack[:n-1]
-				ended()
-				continue
-			}
-			k, _ := tok.(string)
-			if top.keys[k] {
-				return fmt.Errorf("duplicate key %q", k)
-			}
-			top.keys[k] = true
-			top.wantKey = false
-			continue
-		}
-		switch d, _ := tok.(json.Delim); d {
-		case '{':
-			stack = append(stack, &dupFrame{keys: make(map[string]bool), wantKey: true})
-		case '[':
-			stack = append(stack, nil)
-		case '}', ']':
-			stack = stack[:len(stack)-1]
-			ended()
-		default:
-			ended()
-		}
-	}
-}
-
-type dupFrame struct {
-	keys    map[string]bool
-	wantKey bool
 }

@@ -87,15 +87,18 @@ const (
 
 // Clamp names recorded in Decision.ClampedBy.
 const (
-	ClampIntentMin   = "intent.min"
-	ClampIntentMax   = "intent.max"
-	ClampPolicyMin   = "policy.min"
-	ClampPolicyMax   = "policy.max"
-	ClampMaxConc     = "maxConcurrency"
-	ClampReserved    = "reservedConcurrency"
-	ClampUnreserved  = "unreservedConcurrency"
-	defaultMaxConc   = 100
-	defaultMinUnres  = 100
+	ClampIntentMin  = "intent.min"
+	ClampIntentMax  = "intent.max"
+	ClampPolicyMin  = "policy.min"
+	ClampPolicyMax  = "policy.max"
+	ClampMaxConc    = "maxConcurrency"
+	ClampReserved   = "reservedConcurrency"
+	ClampUnreserved = "unreservedConcurrency"
+)
+
+const (
+	defaultMaxConc   = 100 // MAX_CONCURRENCY when Input.MaxConcurrency is 0
+	defaultMinUnres  = 100 // Lambda's minimum unreserved concurrency per account
 	maxInt32         = 1<<31 - 1
 	reasonSeparator  = "; "
 	noDerivationText = "no concurrency could be derived"
@@ -215,14 +218,20 @@ func Decide(in Input) Decision {
 			d.ClampedBy = append(d.ClampedBy, name)
 		}
 	}
-	if name, limit, ok := tighter(in.Min, ruleField(in.Policy, func(r *Rule) *int64 { return r.Min }), ClampIntentMin, ClampPolicyMin, true); ok {
-		clamp(name, limit, true, "raised")
+	var policyMin, policyMax *int64
+	if in.Policy != nil {
+		policyMin, policyMax = in.Policy.Min, in.Policy.Max
 	}
-	if lo, hi := minOf(in.Min, in.Policy), maxOf(in.Max, in.Policy); lo != nil && hi != nil && *lo > *hi {
-		notes = append(notes, fmt.Sprintf("min %d exceeds max %d: max wins", *lo, *hi))
+	minName, minV, hasMin := tighter(in.Min, policyMin, ClampIntentMin, ClampPolicyMin, true)
+	maxName, maxV, hasMax := tighter(in.Max, policyMax, ClampIntentMax, ClampPolicyMax, false)
+	if hasMin {
+		clamp(minName, minV, true, "raised")
 	}
-	if name, limit, ok := tighter(in.Max, ruleField(in.Policy, func(r *Rule) *int64 { return r.Max }), ClampIntentMax, ClampPolicyMax, false); ok {
-		clamp(name, limit, false, "lowered")
+	if hasMin && hasMax && minV > maxV {
+		notes = append(notes, fmt.Sprintf("min %d exceeds max %d: max wins", minV, maxV))
+	}
+	if hasMax {
+		clamp(maxName, maxV, false, "lowered")
 	}
 	clamp(ClampMaxConc, maxConc, false, "lowered")
 
@@ -296,31 +305,6 @@ func tighter(intentV, policyV *int64, intentName, policyName string, raise bool)
 	default:
 		return intentName, *intentV, true
 	}
-}
-
-// minOf returns the effective min (the larger of the intent's and the policy's), nil if neither.
-func minOf(intentMin *int64, r *Rule) *int64 {
-	_, v, ok := tighter(intentMin, ruleField(r, func(r *Rule) *int64 { return r.Min }), "", "", true)
-	if !ok {
-		return nil
-	}
-	return &v
-}
-
-// maxOf returns the effective max (the smaller of the intent's and the policy's), nil if neither.
-func maxOf(intentMax *int64, r *Rule) *int64 {
-	_, v, ok := tighter(intentMax, ruleField(r, func(r *Rule) *int64 { return r.Max }), "", "", false)
-	if !ok {
-		return nil
-	}
-	return &v
-}
-
-func ruleField(r *Rule, f func(*Rule) *int64) *int64 {
-	if r == nil {
-		return nil
-	}
-	return f(r)
 }
 
 func describe(name string, limit int64) string {

@@ -110,7 +110,7 @@ func (d *decoder) decode(payload []byte, bare Trigger) (Message, *Rejection) {
 	if !utf8.Valid(payload) {
 		return Message{}, d.reject("body is not valid UTF-8")
 	}
-	if err := checkJSON(payload); err != nil {
+	if err := CheckJSON("body", payload); err != nil {
 		d.recoverIdentifiers(payload)
 		return Message{}, d.reject("%v", err)
 	}

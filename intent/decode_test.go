@@ -453,18 +453,18 @@ func TestDecodeLimits(t *testing.T) {
 	})
 	t.Run("nesting at the limit is accepted by the JSON walk", func(t *testing.T) {
 		payload := []byte(strings.Repeat(`[`, MaxDepth) + strings.Repeat(`]`, MaxDepth))
-		if err := checkJSON(payload); err != nil {
-			t.Errorf("checkJSON(depth %d) = %v; want nil", MaxDepth, err)
+		if err := CheckJSON("body", payload); err != nil {
+			t.Errorf("CheckJSON(depth %d) = %v; want nil", MaxDepth, err)
 		}
 		payload = []byte(strings.Repeat(`[`, MaxDepth+1) + strings.Repeat(`]`, MaxDepth+1))
-		if err := checkJSON(payload); err == nil {
-			t.Errorf("checkJSON(depth %d) = nil; want an error", MaxDepth+1)
+		if err := CheckJSON("body", payload); err == nil {
+			t.Errorf("CheckJSON(depth %d) = nil; want an error", MaxDepth+1)
 		}
 	})
 	t.Run("the same key in different objects is not a duplicate", func(t *testing.T) {
 		payload := []byte(`{"a":{"x":1},"b":{"x":[{"x":1},{"x":2}]},"x":3}`)
-		if err := checkJSON(payload); err != nil {
-			t.Errorf("checkJSON = %v; want nil", err)
+		if err := CheckJSON("body", payload); err != nil {
+			t.Errorf("CheckJSON = %v; want nil", err)
 		}
 	})
 }

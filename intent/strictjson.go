@@ -16,11 +16,12 @@ import (
 // input, a CloudTrail event forwarded through EventBridge, nests about six levels.
 const MaxDepth = 16
 
-// checkJSON walks payload token by token and reports the first reason it is not one
-// well-formed JSON value without duplicate object keys and nested at most MaxDepth deep.
-// encoding/json itself silently keeps the last of duplicate keys, which would let a
-// deployment intent say two different things at once.
-func checkJSON(payload []byte) error {
+// CheckJSON walks payload token by token and reports the first reason it is not one well-formed
+// JSON value without duplicate object keys and nested at most MaxDepth deep; subject names
+// payload in the messages ("body is empty", "value is not JSON: …"). encoding/json itself
+// silently keeps the last of duplicate keys, which would let a deployment intent or a
+// POLICY say two different things at once.
+func CheckJSON(subject string, payload []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(payload))
 	dec.UseNumber()
 	var stack []*jsonFrame
@@ -40,17 +41,17 @@ func checkJSON(payload []byte) error {
 		if err == io.EOF {
 			if !done {
 				if len(bytes.TrimSpace(payload)) == 0 {
-					return errors.New("body is empty")
+					return errors.New(subject + " is empty")
 				}
-				return errors.New("body is not JSON: unexpected end of input")
+				return errors.New(subject + " is not JSON: unexpected end of input")
 			}
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("body is not JSON: %v", syntaxError(payload, err))
+			return fmt.Errorf("%s is not JSON: %v", subject, syntaxError(payload, err))
 		}
 		if done {
-			return errors.New("body is not JSON: more than one value (trailing data after the first)")
+			return errors.New(subject + " is not JSON: more than one value (trailing data after the first)")
 		}
 		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
 			top := stack[n-1]
@@ -70,7 +71,7 @@ func checkJSON(payload []byte) error {
 		switch d, _ := tok.(json.Delim); d {
 		case '{', '[':
 			if len(stack) >= MaxDepth {
-				return fmt.Errorf("body nests deeper than %d levels", MaxDepth)
+				return fmt.Errorf("%s nests deeper than %d levels", subject, MaxDepth)
 			}
 			f := &jsonFrame{object: d == '{', wantKey: d == '{'}
 			if f.object {
@@ -96,7 +97,7 @@ func syntaxError(payload []byte, err error) error {
 	return err
 }
 
-// jsonFrame is one open object or array in checkJSON's walk.
+// jsonFrame is one open object or array in CheckJSON's walk.
 type jsonFrame struct {
 	object  bool
 	wantKey bool
