@@ -317,7 +317,7 @@ func (h *Handler) sendFollowUp(ctx context.Context, t *tracking) error {
 	}
 	delay := followUpDelay(t.attempt, t.deadline.Sub(h.now()))
 	in := &sqs.SendMessageInput{QueueUrl: aws.String(h.cfg.FollowUpQueueURL), MessageBody: aws.String(string(body))}
-	if isFIFO(h.cfg.FollowUpQueueURL) {
+	if results.IsFIFOQueue(h.cfg.FollowUpQueueURL) {
 		// FIFO queues take no per-message delay; the group keeps one target's
 		// follow-ups in order.
 		in.MessageGroupId = aws.String(targetKey(t.it.Function.Name, t.it.Qualifier))
@@ -339,8 +339,4 @@ func followUpDelay(attempt int, remaining time.Duration) time.Duration {
 	d := 15 * time.Second << min(attempt, 6)
 	d = min(d, 900*time.Second, remaining)
 	return max(d, time.Second)
-}
-
-func isFIFO(queueURL string) bool {
-	return len(queueURL) > 5 && queueURL[len(queueURL)-5:] == ".fifo"
 }

@@ -106,7 +106,7 @@ func NewPublisher(client SendMessageBatchAPI, queueURL string, opts ...Option) *
 	p := &Publisher{
 		client:      client,
 		queueURL:    queueURL,
-		fifo:        isFIFO(queueURL),
+		fifo:        IsFIFOQueue(queueURL),
 		maxAttempts: defaultMaxAttempts,
 		backoff:     jitteredBackoff,
 		sleep:       sleepContext,
@@ -121,7 +121,9 @@ func NewPublisher(client SendMessageBatchAPI, queueURL string, opts ...Option) *
 // FIFO reports whether the Publisher sends to a FIFO queue.
 func (p *Publisher) FIFO() bool { return p.fifo }
 
-func isFIFO(queueURL string) bool {
+// IsFIFOQueue reports whether the queue at queueURL is a FIFO queue: the
+// last segment of its URL ends in ".fifo".
+func IsFIFOQueue(queueURL string) bool {
 	name := queueURL
 	if u, err := url.Parse(queueURL); err == nil && u.Path != "" {
 		name = u.Path
