@@ -154,24 +154,11 @@ func (e *env) drain(queue string) []results.Message {
 
 func (e *env) drainBodies(queue string) []string {
 	e.t.Helper()
-	ctx := context.Background()
-	u := e.url + "/" + testAccount + "/" + queue
-	var out []string
-	for {
-		got, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(u), MaxNumberOfMessages: 10})
-		if err != nil {
-			e.t.Fatalf("receive from %s: %v", queue, err)
-		}
-		if len(got.Messages) == 0 {
-			return out
-		}
-		for _, m := range got.Messages {
-			out = append(out, aws.ToString(m.Body))
-			if _, err := e.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(u), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				e.t.Fatalf("delete from %s: %v", queue, err)
-			}
-		}
+	bodies, err := results.Drain(context.Background(), e.sqs, e.url+"/"+testAccount+"/"+queue)
+	if err != nil {
+		e.t.Fatal(err)
 	}
+	return bodies
 }
 
 // pc reads a qualifier's provisioned concurrency through the real client.

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
 
@@ -84,24 +83,14 @@ func TestBootstrapUnderRuntimeInterfaceEmulator(t *testing.T) {
 	}
 
 	sc := sqs.NewFromConfig(localaws.SDKConfig(url))
-	var published []results.Message
-	for {
-		out, err := sc.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(resultsURL), MaxNumberOfMessages: 10})
-		if err != nil {
+	bodies, err := results.Drain(ctx, sc, resultsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := make([]results.Message, len(bodies))
+	for i, b := range bodies {
+		if err := json.Unmarshal([]byte(b), &published[i]); err != nil {
 			t.Fatal(err)
-		}
-		if len(out.Messages) == 0 {
-			break
-		}
-		for _, m := range out.Messages {
-			var r results.Message
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &r); err != nil {
-				t.Fatal(err)
-			}
-			published = append(published, r)
-			if _, err := sc.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(resultsURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				t.Fatal(err)
-			}
 		}
 	}
 	if diff := cmp.Diff(want, summarise(published)); diff != "" {

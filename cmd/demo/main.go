@@ -289,26 +289,17 @@ func clip(s string, n int) string {
 
 // readResults receives and deletes every message on the results queue.
 func (d *demo) readResults(ctx context.Context) ([]results.Message, error) {
-	var out []results.Message
-	for {
-		got, err := d.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(d.results), MaxNumberOfMessages: 10})
-		if err != nil {
-			return nil, fmt.Errorf("receive results: %w", err)
-		}
-		if len(got.Messages) == 0 {
-			return out, nil
-		}
-		for _, m := range got.Messages {
-			var r results.Message
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &r); err != nil {
-				return nil, fmt.Errorf("result is not JSON: %w", err)
-			}
-			out = append(out, r)
-			if _, err := d.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(d.results), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				return nil, fmt.Errorf("delete result: %w", err)
-			}
+	bodies, err := results.Drain(ctx, d.sqs, d.results)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]results.Message, len(bodies))
+	for i, b := range bodies {
+		if err := json.Unmarshal([]byte(b), &out[i]); err != nil {
+			return nil, fmt.Errorf("result is not JSON: %w", err)
 		}
 	}
+	return out, nil
 }
 
 func (d *demo) summary() error {

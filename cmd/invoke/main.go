@@ -17,10 +17,10 @@ import (
 	"os/signal"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/results"
 	"github.com/prewarm/prewarm/rie"
 )
 
@@ -116,7 +116,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fmt.Fprint(stdout, p.Logs())
 	fmt.Fprintln(stdout, "== response")
 	fmt.Fprintln(stdout, indent(resp))
-	msgs, err := drain(ctx, url, resultsURL)
+	msgs, err := results.Drain(ctx, sqs.NewFromConfig(localaws.SDKConfig(url)), resultsURL)
 	if err != nil {
 		return err
 	}
@@ -140,27 +140,6 @@ func healthy(ctx context.Context, url string) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
-}
-
-// drain reads and deletes every message on the results queue.
-func drain(ctx context.Context, url, queueURL string) ([]string, error) {
-	client := sqs.NewFromConfig(localaws.SDKConfig(url))
-	var out []string
-	for {
-		got, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queueURL), MaxNumberOfMessages: 10})
-		if err != nil {
-			return nil, fmt.Errorf("read results: %w", err)
-		}
-		if len(got.Messages) == 0 {
-			return out, nil
-		}
-		for _, m := range got.Messages {
-			out = append(out, aws.ToString(m.Body))
-			if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queueURL), ReceiptHandle: m.ReceiptHandle}); err != nil {
-				return nil, fmt.Errorf("delete result: %w", err)
-			}
-		}
-	}
 }
 
 // indent pretty-prints JSON, keeping its field order.
