@@ -25,6 +25,7 @@ import (
 	"github.com/prewarm/prewarm/config"
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
+	"github.com/prewarm/prewarm/localaws/localawstest"
 	"github.com/prewarm/prewarm/provision"
 	"github.com/prewarm/prewarm/results"
 )
@@ -103,7 +104,7 @@ func BenchmarkInvokeEmulator(b *testing.B) {
 				Aliases: map[string]string{"BLUE": "1", "GREEN": "2"},
 			})
 		}
-		srv, url := localaws.StartTest(b, world, localaws.Options{ControlPlaneRPS: -1})
+		srv, url := localawstest.Start(b, world, localaws.Options{ControlPlaneRPS: -1})
 		cfg := benchConfig(b)
 		cfg.ResultsQueueURL = url + "/123456789012/prewarm-results"
 		cfg.ControlPlaneRPS = 1e9

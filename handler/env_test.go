@@ -17,6 +17,7 @@ import (
 	"github.com/prewarm/prewarm/handler"
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/localaws/localawstest"
 	"github.com/prewarm/prewarm/provision"
 	"github.com/prewarm/prewarm/results"
 )
@@ -86,7 +87,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	if s.world != nil {
 		s.world(&world)
 	}
-	srv, url := localaws.StartTest(t, world, s.opts)
+	srv, url := localawstest.Start(t, world, s.opts)
 	if _, ok := s.vars["RESULTS_QUEUE_URL"]; !ok {
 		s.vars["RESULTS_QUEUE_URL"] = url + "/" + testAccount + "/prewarm-results"
 		if s.fifo {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/localaws/localawstest"
 )
 
 // awsCLI runs the AWS CLI against the emulator with throwaway credentials
@@ -50,7 +51,7 @@ func TestAWSCLI(t *testing.T) {
 		t.Skip("aws CLI not installed; skipping the CLI compatibility check")
 	}
 	clk := clock.NewFake(time.Date(2019, 11, 21, 19, 32, 12, 0, time.UTC))
-	_, url := localaws.StartTest(t, localaws.DefaultWorld(), localaws.Options{Clock: clk, ControlPlaneRPS: -1})
+	_, url := localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{Clock: clk, ControlPlaneRPS: -1})
 
 	out, stderr, err := awsCLI(t, url, "lambda", "put-provisioned-concurrency-config",
 		"--function-name", "my-function", "--qualifier", "GREEN", "--provisioned-concurrent-executions", "5")

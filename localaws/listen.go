@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,12 +19,12 @@ const shutdownGrace = 2 * time.Second
 // base URL and a function that stops serving, waiting briefly for requests
 // in flight.
 func (s *Server) Listen(addr string) (url string, stop func(), err error) {
-	return s.listen(addr, shutdownGrace)
+	return s.ListenGrace(addr, shutdownGrace)
 }
 
-// listen serves s on addr; stop waits up to grace for requests in flight,
-// and closes every connection at once when grace is 0.
-func (s *Server) listen(addr string, grace time.Duration) (url string, stop func(), err error) {
+// ListenGrace serves s on addr; stop waits up to grace for requests in
+// flight, and closes every connection at once when grace is 0.
+func (s *Server) ListenGrace(addr string, grace time.Duration) (url string, stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", nil, fmt.Errorf("listen on %s: %w", addr, err)
@@ -52,24 +51,6 @@ func (s *Server) listen(addr string, grace time.Duration) (url string, stop func
 		<-done
 	}
 	return "http://" + ln.Addr().String(), stop, nil
-}
-
-// StartTest serves a Server for world on a free local port for the length
-// of the test and returns it with its base URL.
-func StartTest(t testing.TB, world World, opts Options) (*Server, string) {
-	t.Helper()
-	s, err := New(world, opts)
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	// A test is over when it ends: close every connection at once rather
-	// than wait for the ones the SDK opened and never used.
-	url, stop, err := s.listen("127.0.0.1:0", 0)
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(stop)
-	return s, url
 }
 
 // Static credentials the emulator is happy with; it accepts any.

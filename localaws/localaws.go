@@ -5,7 +5,7 @@
 // quota, and per-operation statistics at GET /_localaws/stats. Any SigV4
 // credentials are accepted.
 //
-// Tests of other packages run it in process (StartTest) and point the real
+// Tests of other packages run it in process (localawstest.Start) and point the real
 // SDK clients at it (SDKConfig); with a clock.Fake in Options,
 // provisioned-concurrency transitions and SQS visibility timeouts need no
 // sleeping.

@@ -23,6 +23,7 @@ import (
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/clock"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
+	"github.com/prewarm/prewarm/localaws/localawstest"
 )
 
 // clients returns real SDK clients for the emulator at url, without
@@ -54,7 +55,7 @@ func getStats(t *testing.T, url string) localaws.Stats {
 func TestRoutesLambdaAndSQS(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	srv, url := localaws.StartTest(t, localaws.DefaultWorld(), localaws.Options{Clock: clk, ControlPlaneRPS: -1})
+	srv, url := localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{Clock: clk, ControlPlaneRPS: -1})
 	lc, sc := clients(url)
 
 	out, err := lc.PutProvisionedConcurrencyConfig(ctx, &lambdasvc.PutProvisionedConcurrencyConfigInput{
@@ -113,7 +114,7 @@ func TestRoutesLambdaAndSQS(t *testing.T) {
 }
 
 func TestUnknownOperation(t *testing.T) {
-	_, url := localaws.StartTest(t, localaws.DefaultWorld(), noQuota)
+	_, url := localawstest.Start(t, localaws.DefaultWorld(), noQuota)
 	for _, path := range []string{"/", "/2015-03-31/functions/my-function/invocations", "/nothing"} {
 		resp, err := http.Post(url+path, "application/json", strings.NewReader("{}"))
 		if err != nil {
@@ -209,7 +210,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, url := localaws.StartTest(t, localaws.DefaultWorld(), localaws.Options{Faults: tt.faults(), ControlPlaneRPS: -1, Seed: 1})
+			_, url := localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{Faults: tt.faults(), ControlPlaneRPS: -1, Seed: 1})
 			lc, _ := clients(url)
 			if err := put(lc); !tt.putErr(err) {
 				t.Errorf("put: unexpected outcome %v (%T)", err, err)
@@ -226,7 +227,7 @@ func TestFaults(t *testing.T) {
 
 func TestSQSFaultsUseSQSErrors(t *testing.T) {
 	ctx := context.Background()
-	_, url := localaws.StartTest(t, localaws.DefaultWorld(), localaws.Options{
+	_, url := localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{
 		Faults: localaws.Faults{ThrottleRate: localaws.Rates{"SendMessage": 1}}, ControlPlaneRPS: -1,
 	})
 	_, sc := clients(url)
@@ -247,7 +248,7 @@ func TestSQSFaultsUseSQSErrors(t *testing.T) {
 func TestFaultDiceAreSeeded(t *testing.T) {
 	ctx := context.Background()
 	run := func() []bool {
-		_, url := localaws.StartTest(t, localaws.DefaultWorld(), localaws.Options{
+		_, url := localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{
 			Faults: localaws.Faults{ThrottleRate: localaws.Rates{"": 0.5}}, ControlPlaneRPS: -1, Seed: 42,
 		})
 		lc, _ := clients(url)
@@ -275,7 +276,7 @@ func TestFaultDiceAreSeeded(t *testing.T) {
 
 func TestControlPlaneQuota(t *testing.T) {
 	ctx := context.Background()
-	srv, url := localaws.StartTest(t, localaws.DefaultWorld(), localaws.Options{ControlPlaneRPS: 5})
+	srv, url := localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{ControlPlaneRPS: 5})
 	lc, sc := clients(url)
 	// The bucket starts full: a burst of 5 passes.
 	for i := range 5 {
@@ -314,7 +315,7 @@ func TestControlPlaneQuota(t *testing.T) {
 
 func TestQuotaOfAlmostNothing(t *testing.T) {
 	ctx := context.Background()
-	_, url := localaws.StartTest(t, localaws.DefaultWorld(), localaws.Options{ControlPlaneRPS: 0.001})
+	_, url := localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{ControlPlaneRPS: 0.001})
 	lc, _ := clients(url)
 	if _, err := lc.ListFunctions(ctx, &lambdasvc.ListFunctionsInput{}); err != nil {
 		t.Fatalf("first request (burst of 1): %v", err)
@@ -329,7 +330,7 @@ func TestQuotaOfAlmostNothing(t *testing.T) {
 func TestManyConcurrentClients(t *testing.T) {
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	srv, url := localaws.StartTest(t, localaws.DefaultWorld(), localaws.Options{
+	srv, url := localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{
 		Clock: clk, ControlPlaneRPS: -1, Seed: 7,
 		Faults: localaws.Faults{ThrottleRate: localaws.Rates{"": 0.1}, ErrorRate: localaws.Rates{"": 0.05}},
 	})
@@ -367,7 +368,7 @@ func TestSDKConfigNeedsNoEnvironment(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "")
 	t.Setenv("AWS_PROFILE", "does-not-exist")
-	_, url := localaws.StartTest(t, localaws.DefaultWorld(), noQuota)
+	_, url := localawstest.Start(t, localaws.DefaultWorld(), noQuota)
 	lc := lambdasvc.NewFromConfig(localaws.SDKConfig(url))
 	out, err := lc.GetFunctionConcurrency(context.Background(), &lambdasvc.GetFunctionConcurrencyInput{FunctionName: aws.String("orders-worker")})
 	if err != nil || aws.ToInt32(out.ReservedConcurrentExecutions) != 50 {
@@ -376,7 +377,7 @@ func TestSDKConfigNeedsNoEnvironment(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	_, url := localaws.StartTest(t, localaws.DefaultWorld(), noQuota)
+	_, url := localawstest.Start(t, localaws.DefaultWorld(), noQuota)
 	resp, err := http.Get(url + localaws.HealthPath)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 
 	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/localaws/localawstest"
 	"github.com/prewarm/prewarm/provision"
 )
 
@@ -35,7 +36,7 @@ func newController(url string, rec *recorder) *provision.Controller {
 
 func startEmulator(t *testing.T, faults localaws.Faults) (*localaws.Server, string) {
 	t.Helper()
-	return localaws.StartTest(t, localaws.DefaultWorld(), localaws.Options{Faults: faults, ControlPlaneRPS: -1, Seed: 1})
+	return localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{Faults: faults, ControlPlaneRPS: -1, Seed: 1})
 }
 
 func TestPermanentErrorsAreNotRetried(t *testing.T) {
@@ -206,7 +207,7 @@ func TestListsPaginate(t *testing.T) {
 	world.Functions[len(world.Functions)-1].Versions = versions
 	world.Functions[len(world.Functions)-1].Aliases = aliases
 	world.Functions[len(world.Functions)-1].ProvisionedConcurrency = pc
-	srv, url := localaws.StartTest(t, world, localaws.Options{ControlPlaneRPS: -1})
+	srv, url := localawstest.Start(t, world, localaws.Options{ControlPlaneRPS: -1})
 	c := newController(url, &recorder{})
 	configs, err := c.List(context.Background(), "many-versions")
 	if err != nil || len(configs) != 120 {

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/localaws/localawstest"
 	"github.com/prewarm/prewarm/results"
 	"github.com/prewarm/prewarm/rie"
 )
@@ -44,7 +45,7 @@ func TestBootstrapUnderRuntimeInterfaceEmulator(t *testing.T) {
 
 	world := localaws.DefaultWorld()
 	world.ReadyAfter = localaws.Duration(300 * time.Millisecond)
-	srv, url := localaws.StartTest(t, world, localaws.Options{ControlPlaneRPS: -1})
+	srv, url := localawstest.Start(t, world, localaws.Options{ControlPlaneRPS: -1})
 	resultsURL := url + "/123456789012/prewarm-results"
 	env := []string{
 		"PATH=" + os.Getenv("PATH"),
