@@ -212,3 +212,16 @@ func (a Allowlist) allowsAll() bool {
 
 // String returns the list as given, normalised to comma-separated entries.
 func (a Allowlist) String() string { return strings.Join(a.raw, ",") }
+
+// ListedPrefixes returns the name prefixes a ListFunctions in account and region expands: the
+// prefix entries ("" for "*"), and the ARN prefix entries that name that account and region
+// (or, for a partial ARN, that account).
+func (a Allowlist) ListedPrefixes(account, region string) []string {
+	out := a.Prefixes()
+	for _, e := range a.arns {
+		if e.prefix && account != "" && e.account == account && (e.region == "" || e.region == region) {
+			out = append(out, e.name)
+		}
+	}
+	return out
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/prewarm/prewarm/derive"
@@ -15,9 +14,9 @@ import (
 )
 
 // apply derives and applies one intent. It returns the result messages, the
-// tracking to continue with (nil for none), and a transient error when the
-// record should be tried again.
-func (h *Handler) apply(ctx context.Context, inv *invocation, it intent.Intent) ([]results.Message, *tracking, error) {
+// change to follow (nil for none), and a transient error when the record
+// should be tried again.
+func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it intent.Intent) ([]results.Message, *change, error) {
 	fn, q := it.Function.String(), it.Qualifier
 	dryRun := it.DryRun || h.cfg.DryRun
 
@@ -42,7 +41,7 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, it intent.Intent) 
 	wg.Wait()
 	for _, err := range []error{err, srcErr, accountErr} {
 		if err != nil {
-			return h.awsFailure(it, err)
+			return h.failed(it, nil, err)
 		}
 	}
 	in := derive.Input{
@@ -52,7 +51,7 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, it intent.Intent) 
 		Min:            it.Min,
 		Max:            it.Max,
 		MaxConcurrency: h.cfg.MaxConcurrency,
-		Target:         derive.State{Requested: target.Requested, Status: target.Status},
+		Target:         derive.State{Requested: target.Requested, Status: string(target.Status)},
 		Limits:         derive.Limits{MinimumUnreserved: minimumUnreserved},
 	}
 	if rule, ok := h.cfg.Policy.Rule(it.Function.Name); ok {
@@ -62,7 +61,8 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, it intent.Intent) 
 		n := src.Requested
 		in.Mirror = &n
 	}
-	if mirror && target.Exists && released(src, it.Release, h.cfg.MaxConcurrency) {
+	fromReleased := mirror && released(src, it.Release, h.cfg.MaxConcurrency)
+	if fromReleased && target.Exists {
 		// The switch is done already (a redelivered or repeated event): From
 		// was released after the target became READY. Deriving from it, or
 		// from the policy default, would shrink the target; keep its value.
@@ -82,78 +82,71 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, it intent.Intent) 
 		// The account-wide guardrail does not bind a function with its own
 		// reservation: look that up before clamping.
 		if d, err = h.withReservation(ctx, inv, it, in); err != nil {
-			return h.awsFailure(it, err)
+			return h.failed(it, nil, err)
 		}
 	}
 
-	previous := previousOf(target)
-	deriv := derivationOf(d)
+	c := h.newChange(r, it, d, target)
 	switch {
 	case dryRun:
-		m := h.result(it, results.OutcomeDryRun)
-		m.Derivation, m.Previous = deriv, previous
-		m.Reason = fmt.Sprintf("dry run: would %s", describe(d, target))
-		return []results.Message{m}, nil, nil
+		c.observed = provision.Status{}
+		return []results.Message{h.decided(c, results.OutcomeDryRun, fmt.Sprintf("dry run: would %s", describe(d, target)))}, nil, nil
 	case d.Action == derive.ActionReject:
-		m := h.result(it, results.OutcomeRejected)
-		m.Derivation, m.Previous, m.Reason = deriv, previous, d.Reason
-		return []results.Message{m}, nil, nil
+		c.observed = provision.Status{}
+		return []results.Message{h.decided(c, results.OutcomeRejected, d.Reason)}, nil, nil
 	case d.Action == derive.ActionUnchanged:
-		m := h.result(it, results.OutcomeUnchanged)
-		m.Derivation, m.Previous, m.Reason = deriv, previous, d.Reason
-		if target.Exists {
-			m.Response = responseOf(target)
+		m := h.decided(c, results.OutcomeUnchanged, d.Reason)
+		switch {
+		case !it.Wait || !target.Exists:
+			return []results.Message{m}, nil, nil
+		case target.Status == provision.InProgress:
+			return []results.Message{m}, c, nil
+		case target.Status == provision.Ready && it.From != "" && it.Release.Mode != intent.ReleaseNone && !fromReleased:
+			// A repeated or redelivered switch whose release did not
+			// happen: its target is READY, so finish the release plan.
+			c.reported = results.OutcomeReady
+			return []results.Message{m}, c, nil
 		}
-		var tr *tracking
-		if it.Wait && target.Exists && target.Status == "IN_PROGRESS" {
-			tr = h.newTracking(it, d, 0)
-		}
-		return []results.Message{m}, tr, nil
+		return []results.Message{m}, nil, nil
 	case d.Action == derive.ActionDelete:
 		if err := h.control.Delete(ctx, fn, q); err != nil {
-			return h.awsFailure(it, err)
+			return h.failed(it, c.deriv, err)
 		}
 		inv.adjustUnreserved(fn, -target.Requested)
-		m := h.result(it, results.OutcomeReleased)
-		m.Derivation, m.Previous = deriv, previous
-		m.Reason = "provisioned concurrency removed (concurrency 0)"
-		return []results.Message{m}, nil, nil
+		c.observed = provision.Status{}
+		return []results.Message{h.decided(c, results.OutcomeReleased, "provisioned concurrency removed (concurrency 0)")}, nil, nil
 	}
 
 	st, err := h.control.Put(ctx, fn, q, d.Value)
 	if provision.IsReservationLimit(err) {
 		if d, err = h.withReservation(ctx, inv, it, in); err == nil {
-			deriv = derivationOf(d)
+			c = h.newChange(r, it, d, target)
 			switch d.Action {
 			case derive.ActionPut:
 				st, err = h.control.Put(ctx, fn, q, d.Value)
 			case derive.ActionReject:
-				m := h.result(it, results.OutcomeRejected)
-				m.Derivation, m.Previous, m.Reason = deriv, previous, d.Reason
-				return []results.Message{m}, nil, nil
+				c.observed = provision.Status{}
+				return []results.Message{h.decided(c, results.OutcomeRejected, d.Reason)}, nil, nil
 			default:
-				m := h.result(it, results.OutcomeUnchanged)
-				m.Derivation, m.Previous, m.Reason = deriv, previous, d.Reason
-				return []results.Message{m}, nil, nil
+				return []results.Message{h.decided(c, results.OutcomeUnchanged, d.Reason)}, nil, nil
 			}
 		}
 	}
 	if err != nil {
-		msgs, _, terr := h.awsFailure(it, err)
+		msgs, _, terr := h.failed(it, c.deriv, err)
 		for i := range msgs {
-			msgs[i].Derivation, msgs[i].Previous = deriv, previous
+			msgs[i].Previous = c.previous
 		}
 		return msgs, nil, terr
 	}
 	inv.adjustUnreserved(fn, d.Value-target.Requested)
-	m := h.result(it, results.OutcomeApplied)
-	m.Derivation, m.Previous, m.Response = deriv, previous, responseOf(st)
-	m.Reason = d.Reason
-	var tr *tracking
-	if it.Wait {
-		tr = h.newTracking(it, d, 0)
+	c.observed = st
+	m := h.decided(c, results.OutcomeApplied, d.Reason)
+	if !it.Wait {
+		return []results.Message{m}, nil, nil
 	}
-	return []results.Message{m}, tr, nil
+	c.next = h.now().Add(h.pollEvery)
+	return []results.Message{m}, c, nil
 }
 
 // withReservation re-derives with the function's reserved concurrency, if
@@ -184,32 +177,27 @@ const minimumUnreserved = 100
 
 // awsFailure turns a control-plane error into a FAILED result, or hands a
 // transient one back so that the record is retried.
-func (h *Handler) awsFailure(it intent.Intent, err error) ([]results.Message, *tracking, error) {
+func (h *Handler) awsFailure(it intent.Intent, err error) (results.Message, error) {
+	h.metrics.awsError(err)
 	var e *provision.Error
 	if !errors.As(err, &e) || e.Transient {
-		h.metrics.awsError(err)
-		return nil, nil, err
+		return results.Message{}, err
 	}
-	h.metrics.awsError(err)
 	m := h.result(it, results.OutcomeFailed)
 	m.Error = &results.Error{Code: e.Code, Message: e.Message}
-	m.Reason = explain(e)
-	return []results.Message{m}, nil, nil
+	m.Reason = e.Explain()
+	return m, nil
 }
 
-// explain says in words what AWS's conflicts mean for the user.
-func explain(e *provision.Error) string {
-	switch {
-	case strings.Contains(e.Message, "already Provisioned version"):
-		return fmt.Sprintf("the version that alias %s points to already has provisioned concurrency, on the version itself or through another alias; release it there first", e.Qualifier)
-	case strings.Contains(e.Message, "pointed by a Provisioned Concurrency alias"):
-		return fmt.Sprintf("an alias with provisioned concurrency points to version %s; provision that alias instead", e.Qualifier)
-	case e.Weights:
-		return fmt.Sprintf("alias %s routes traffic by weight; provisioned concurrency needs an alias without AdditionalVersionWeights", e.Qualifier)
-	case e.Code == "ResourceNotFoundException":
-		return fmt.Sprintf("%s:%s does not exist", e.Function, e.Qualifier)
+// failed is apply's answer to a control-plane error: a FAILED result with
+// the derivation, or the transient error.
+func (h *Handler) failed(it intent.Intent, deriv *results.Derivation, err error) ([]results.Message, *change, error) {
+	m, terr := h.awsFailure(it, err)
+	if terr != nil {
+		return nil, nil, terr
 	}
-	return fmt.Sprintf("%s failed: %s", e.Op, e.Message)
+	m.Derivation = deriv
+	return []results.Message{m}, nil, nil
 }
 
 func describe(d derive.Decision, target provision.Status) string {
@@ -236,7 +224,7 @@ func derivationOf(d derive.Decision) *results.Derivation {
 }
 
 func previousOf(s provision.Status) *results.Previous {
-	return &results.Previous{RequestedProvisionedConcurrentExecutions: s.Requested, Status: s.Status}
+	return &results.Previous{RequestedProvisionedConcurrentExecutions: s.Requested, Status: string(s.Status)}
 }
 
 func responseOf(s provision.Status) *results.Response {
@@ -244,7 +232,7 @@ func responseOf(s provision.Status) *results.Response {
 		RequestedProvisionedConcurrentExecutions: s.Requested,
 		AvailableProvisionedConcurrentExecutions: s.Available,
 		AllocatedProvisionedConcurrentExecutions: s.Allocated,
-		Status:                                   s.Status,
+		Status:                                   string(s.Status),
 		StatusReason:                             s.StatusReason,
 		LastModified:                             s.LastModified,
 	}

@@ -329,7 +329,7 @@ func runChaos(t *testing.T, n int, seed int64, fifo bool) {
 		Control: control,
 		Publisher: results.NewPublisher(sc, cfg.ResultsQueueURL,
 			results.WithBackoff(func(attempt int) time.Duration { return time.Duration(attempt) * 20 * time.Millisecond })),
-		FollowUps:    sc,
+		FollowUps:    results.NewFollowUps(sc, cfg.FollowUpQueueURL),
 		Log:          slog.New(slog.NewJSONHandler(retries, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		Margin:       time.Second,
 		PollInterval: 20 * time.Millisecond,

@@ -123,7 +123,7 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		Sleep:     fakeSleep,
 	}
 	if cfg.FollowUpQueueURL != "" {
-		deps.FollowUps = sc
+		deps.FollowUps = results.NewFollowUps(sc, cfg.FollowUpQueueURL)
 	}
 	e.h = handler.New(cfg, deps)
 	return e
@@ -253,7 +253,7 @@ func (e *env) rewire(publisher handler.Publisher) {
 		Sleep:     fakeSleep,
 	}
 	if e.cfg.FollowUpQueueURL != "" {
-		deps.FollowUps = e.sqs
+		deps.FollowUps = results.NewFollowUps(e.sqs, e.cfg.FollowUpQueueURL)
 	}
 	e.h = handler.New(e.cfg, deps)
 }

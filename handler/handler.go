@@ -18,7 +18,6 @@ import (
 
 	awsevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/prewarm/prewarm/config"
 	"github.com/prewarm/prewarm/intent"
@@ -42,14 +41,17 @@ type Publisher interface {
 	Publish(ctx context.Context, msgs []results.Message) []error
 }
 
-// FollowUpSender writes follow-up messages to the follow-up queue.
+// FollowUpSender writes prewarm's own continuation messages to the
+// follow-up queue, delivered after delay; group and dedup order and
+// deduplicate them on a FIFO queue.
 type FollowUpSender interface {
-	SendMessage(ctx context.Context, params *sqs.SendMessageInput, optFns ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+	SendFollowUp(ctx context.Context, body []byte, delay time.Duration, group, dedup string) error
 }
 
 var (
-	_ Control   = (*provision.Controller)(nil)
-	_ Publisher = (*results.Publisher)(nil)
+	_ Control        = (*provision.Controller)(nil)
+	_ Publisher      = (*results.Publisher)(nil)
+	_ FollowUpSender = (*results.FollowUps)(nil)
 )
 
 // Handler processes prewarm's events. Its zero value is not usable; call New.
@@ -68,8 +70,8 @@ type Handler struct {
 	// Margin is kept free before the invocation deadline for publishing
 	// and follow-ups.
 	margin time.Duration
-	// pollInterval is the first delay between status polls; it grows.
-	pollInterval time.Duration
+	// pollEvery is the gap between two reads of a tracked target.
+	pollEvery time.Duration
 
 	// retriesSeen is the control plane's retry count already reported.
 	retriesSeen atomic.Int64
@@ -88,7 +90,8 @@ type Deps struct {
 	Sleep   func(ctx context.Context, d time.Duration) error
 	// Margin before the invocation deadline (default 3s).
 	Margin time.Duration
-	// PollInterval is the first delay between status polls (default 1s).
+	// PollInterval is the gap between two reads of a tracked target
+	// (default 5s, what keeps the READY-detection lag under 5 s at p95).
 	PollInterval time.Duration
 }
 
@@ -97,7 +100,7 @@ func New(cfg config.Config, d Deps) *Handler {
 	h := &Handler{
 		cfg: cfg, control: d.Control, publisher: d.Publisher, followUps: d.FollowUps,
 		log: d.Log, metrics: d.Metrics, now: d.Now, sleep: d.Sleep,
-		margin: d.Margin, pollInterval: d.PollInterval,
+		margin: d.Margin, pollEvery: d.PollInterval,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -111,8 +114,8 @@ func New(cfg config.Config, d Deps) *Handler {
 	if h.margin <= 0 {
 		h.margin = 3 * time.Second
 	}
-	if h.pollInterval <= 0 {
-		h.pollInterval = time.Second
+	if h.pollEvery <= 0 {
+		h.pollEvery = pollEvery
 	}
 	return h
 }
@@ -136,7 +139,7 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 	}
 	r := &record{index: 0, id: inv.requestID}
 	r.decode(payload, inv.requestID, intent.TriggerDirect)
-	h.process(ctx, inv, []*record{r})
+	h.process(ctx, inv, []*record{r}, false)
 	if r.failed {
 		return Response{Results: r.published}, fmt.Errorf("%w: %s", ErrRetry, r.failure)
 	}
@@ -178,26 +181,26 @@ func sqsRecords(payload []byte) ([]awsevents.SQSMessage, bool) {
 func (h *Handler) handleSQS(ctx context.Context, inv *invocation, msgs []awsevents.SQSMessage) awsevents.SQSEventResponse {
 	records := make([]*record, len(msgs))
 	for i, m := range msgs {
-		r := &record{index: i, id: m.MessageId, messageID: m.MessageId}
+		r := &record{index: i, id: m.MessageId, messageID: m.MessageId, group: m.Attributes["MessageGroupId"]}
 		r.decode([]byte(m.Body), m.MessageId, intent.TriggerSQS)
 		records[i] = r
 	}
 	fifo := strings.HasSuffix(msgs[0].EventSourceARN, ".fifo")
+	h.process(ctx, inv, records, fifo)
 	if fifo {
-		// A FIFO source must see its records in order: process one at a time
-		// and stop at the first failure, reporting it and all after it.
-		for i, r := range records {
-			h.process(ctx, inv, records[i:i+1])
-			if r.failed {
-				for _, rest := range records[i+1:] {
-					rest.failed, rest.failure = true, "an earlier record of this FIFO batch failed"
-				}
-				break
+		// Lambda's FIFO contract, per message group: a record that failed
+		// hands back every record after it in its group, so the group is
+		// received again in order. Other groups are not held back.
+		failedGroups := map[string]string{}
+		for _, r := range records {
+			if first, ok := failedGroups[r.group]; ok {
+				r.fail("record %s before it in message group %s failed", first, r.group)
+			} else if r.isFailed() {
+				failedGroups[r.group] = r.messageID
 			}
 		}
-	} else {
-		h.process(ctx, inv, records)
 	}
+	h.metrics.batchItemFailures(countFailed(records))
 	resp := awsevents.SQSEventResponse{BatchItemFailures: []awsevents.SQSBatchItemFailure{}}
 	for _, r := range records {
 		if r.failed {
@@ -208,10 +211,22 @@ func (h *Handler) handleSQS(ctx context.Context, inv *invocation, msgs []awseven
 	return resp
 }
 
+func countFailed(records []*record) int {
+	n := 0
+	for _, r := range records {
+		if r.isFailed() {
+			n++
+		}
+	}
+	return n
+}
+
 // invocation is the state shared by the records of one invocation.
 type invocation struct {
 	requestID string
 	account   string
+	// start is when the invocation began: its WAIT_SECONDS run from here.
+	start time.Time
 
 	mu          sync.Mutex
 	unreserved  *int64
@@ -224,7 +239,7 @@ type reservation struct {
 }
 
 func (h *Handler) newInvocation(ctx context.Context) *invocation {
-	inv := &invocation{reservation: map[string]reservation{}}
+	inv := &invocation{reservation: map[string]reservation{}, start: h.now()}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		inv.requestID = lc.AwsRequestID
 		// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]

@@ -32,6 +32,16 @@ type emfMetric struct {
 }
 
 func (m *Metrics) emit(dimension, value string, name, unit string, v float64) {
+	m.emitSets([][]string{{dimension}}, dimension, value, name, unit, v)
+}
+
+// emitTotal is emit that also records the metric without dimensions, the
+// total an alarm watches.
+func (m *Metrics) emitTotal(dimension, value string, name, unit string, v float64) {
+	m.emitSets([][]string{{dimension}, {}}, dimension, value, name, unit, v)
+}
+
+func (m *Metrics) emitSets(sets [][]string, dimension, value string, name, unit string, v float64) {
 	if m == nil {
 		return
 	}
@@ -40,12 +50,14 @@ func (m *Metrics) emit(dimension, value string, name, unit string, v float64) {
 			"Timestamp": m.now().UnixMilli(),
 			"CloudWatchMetrics": []map[string]any{{
 				"Namespace":  m.namespace,
-				"Dimensions": [][]string{{dimension}},
+				"Dimensions": sets,
 				"Metrics":    []emfMetric{{Name: name, Unit: unit}},
 			}},
 		},
-		dimension: value,
-		name:      v,
+		name: v,
+	}
+	if dimension != "" {
+		doc[dimension] = value
 	}
 	line, err := json.Marshal(doc)
 	if err != nil {
@@ -70,10 +82,19 @@ func (m *Metrics) awsError(err error) {
 	if errors.As(err, &e) {
 		code = e.Code
 	}
-	m.emit("ErrorCode", code, "AWSErrors", "Count", 1)
+	m.emitTotal("ErrorCode", code, "AWSErrors", "Count", 1)
 	if code == "TooManyRequestsException" {
-		m.emit("Operation", e.Op, "Throttles", "Count", 1)
+		m.emitTotal("Operation", e.Op, "Throttles", "Count", 1)
 	}
+}
+
+// batchItemFailures records how many records of an SQS batch were handed
+// back; an alarm watches the total.
+func (m *Metrics) batchItemFailures(n int) {
+	if m == nil || n == 0 {
+		return
+	}
+	m.emitSets([][]string{{}}, "", "", "BatchItemFailures", "Count", float64(n))
 }
 
 func (m *Metrics) ready(elapsed time.Duration) {

@@ -3,6 +3,7 @@ package handler
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/google/go-cmp/cmp"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ func TestMetricsAreEmbeddedMetricFormat(t *testing.T) {
 	m.awsError(&provision.Error{Op: "PutProvisionedConcurrencyConfig", Code: "TooManyRequestsException"})
 	m.ready(4200 * time.Millisecond)
 	m.Retries(3)
+	m.batchItemFailures(2)
 
 	type directive struct {
 		AWS struct {
@@ -32,15 +34,18 @@ func TestMetricsAreEmbeddedMetricFormat(t *testing.T) {
 			}
 		} `json:"_aws"`
 	}
+	// total: the metric is also recorded without dimensions, for alarms.
 	want := []struct {
 		dimension, value, metric, unit string
 		n                              float64
+		total                          bool
 	}{
-		{"Outcome", "READY", "Results", "Count", 1},
-		{"ErrorCode", "TooManyRequestsException", "AWSErrors", "Count", 1},
-		{"Operation", "PutProvisionedConcurrencyConfig", "Throttles", "Count", 1},
-		{"Outcome", "READY", "TimeToReady", "Milliseconds", 4200},
-		{"Service", "Lambda", "Retries", "Count", 3},
+		{"Outcome", "READY", "Results", "Count", 1, false},
+		{"ErrorCode", "TooManyRequestsException", "AWSErrors", "Count", 1, true},
+		{"Operation", "PutProvisionedConcurrencyConfig", "Throttles", "Count", 1, true},
+		{"Outcome", "READY", "TimeToReady", "Milliseconds", 4200, false},
+		{"Service", "Lambda", "Retries", "Count", 3, false},
+		{"", "", "BatchItemFailures", "Count", 2, true},
 	}
 	lines := bytes.Split(bytes.TrimSpace(buf.Bytes()), []byte("\n"))
 	if len(lines) != len(want) {
@@ -59,11 +64,18 @@ func TestMetricsAreEmbeddedMetricFormat(t *testing.T) {
 			t.Fatalf("line %d: %s", i, lines[i])
 		}
 		cw := d.AWS.CloudWatchMetrics[0]
-		if d.AWS.Timestamp != 1764072000000 || cw.Namespace != "prewarm" || len(cw.Dimensions) != 1 || cw.Dimensions[0][0] != w.dimension ||
-			len(cw.Metrics) != 1 || cw.Metrics[0].Name != w.metric || cw.Metrics[0].Unit != w.unit {
-			t.Errorf("line %d directive = %+v, want %s by %s in %s", i, d.AWS, w.metric, w.dimension, w.unit)
+		var sets [][]string
+		if w.dimension != "" {
+			sets = append(sets, []string{w.dimension})
 		}
-		if values[w.dimension] != w.value || values[w.metric] != w.n {
+		if w.total {
+			sets = append(sets, []string{})
+		}
+		if d.AWS.Timestamp != 1764072000000 || cw.Namespace != "prewarm" || !cmp.Equal(cw.Dimensions, sets) ||
+			len(cw.Metrics) != 1 || cw.Metrics[0].Name != w.metric || cw.Metrics[0].Unit != w.unit {
+			t.Errorf("line %d directive = %+v, want %s by %v in %s", i, d.AWS, w.metric, sets, w.unit)
+		}
+		if w.dimension != "" && values[w.dimension] != w.value || values[w.metric] != w.n {
 			t.Errorf("line %d values: %s=%v %s=%v, want %s and %v", i, w.dimension, values[w.dimension], w.metric, values[w.metric], w.value, w.n)
 		}
 	}

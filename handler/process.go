@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/prewarm/prewarm/intent"
 	"github.com/prewarm/prewarm/results"
 )
@@ -19,6 +21,8 @@ type record struct {
 	index     int
 	id        string
 	messageID string
+	// group is the record's MessageGroupId, from a FIFO queue.
+	group string
 
 	msg       intent.Message
 	rejection *intent.Rejection
@@ -62,103 +66,223 @@ func (r *record) isFailed() bool {
 	return r.failed
 }
 
-// pending is a result message waiting to be published for its record.
+// pending is a result message waiting to be published for its record, and
+// the change it reports on (nil for none).
 type pending struct {
-	rec *record
-	msg results.Message
+	rec    *record
+	msg    results.Message
+	change *change
 }
+
+// fanOut bounds the work done at once: sequences applied, functions read.
+const fanOut = 16
 
 // process runs records through decision, application, publishing and
 // tracking. Records that fail transiently are marked failed.
-func (h *Handler) process(ctx context.Context, inv *invocation, records []*record) {
+//
+// Records are applied in sequences: the intents of one function in the
+// order received (a mirror reads what the record before it set), or, from
+// a FIFO queue, the records of one message group in order, stopping at the
+// first failure. Sequences run concurrently. Once applied, every change
+// still allocating is followed concurrently within one WAIT_SECONDS.
+func (h *Handler) process(ctx context.Context, inv *invocation, records []*record, fifo bool) {
 	work, cancel := h.workContext(ctx)
 	defer cancel()
 
-	var out []pending
-	var tracks []*tracking
-	groups := map[string][]*record{}
-	var order []string
-	latest := map[string]int{} // target -> index of the last intent for it
-
-	for _, r := range records {
-		switch {
-		case r.rejection != nil:
-			out = append(out, pending{r, h.rejected(r.rejection)})
-		case r.msg.Kind == intent.KindIntent:
-			it := r.msg.Intent
-			if reason, ok := h.allowed(inv, it); !ok {
-				out = append(out, pending{r, h.reject(it, reason)})
-				continue
-			}
-			if !it.DryRun && !h.cfg.DryRun {
-				latest[targetKey(h.functionKey(inv, it.Function), it.Qualifier)] = r.index
-			}
-			key := h.functionKey(inv, it.Function)
-			if _, seen := groups[key]; !seen {
-				order = append(order, key)
-			}
-			groups[key] = append(groups[key], r)
-		case r.msg.Kind == intent.KindFollowUp:
-			f := r.msg.FollowUp
-			if reason, ok := h.allowed(inv, f.Intent); !ok {
-				out = append(out, pending{r, h.reject(f.Intent, reason)})
-				continue
-			}
-			tracks = append(tracks, h.resume(r, f))
-		case r.msg.Kind == intent.KindReconcile:
-			msgs, ts := h.reconcile(work, inv, r)
-			out = append(out, msgs...)
-			tracks = append(tracks, ts...)
-		default:
-			out = append(out, pending{r, h.rejected(&intent.Rejection{Reason: "unrecognised message", ID: r.id})})
-		}
+	var b batch
+	var g errgroup.Group
+	g.SetLimit(fanOut)
+	for _, seq := range h.sequences(inv, records, fifo) {
+		g.Go(func() error {
+			h.runSequence(work, inv, seq, fifo, &b)
+			return nil
+		})
 	}
-
-	// Different functions concurrently; one function's intents in order.
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for _, key := range order {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(rs []*record) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			for _, r := range rs {
-				it := r.msg.Intent
-				if i, ok := latest[targetKey(h.functionKey(inv, it.Function), it.Qualifier)]; ok && i != r.index && !it.DryRun && !h.cfg.DryRun {
-					m := h.result(it, results.OutcomeSuperseded)
-					m.Reason = fmt.Sprintf("a later intent in the same batch targets %s:%s", it.Function.Name, it.Qualifier)
-					mu.Lock()
-					out = append(out, pending{r, m})
-					mu.Unlock()
-					continue
-				}
-				msgs, tr, err := h.apply(work, inv, it)
-				mu.Lock()
-				for _, m := range msgs {
-					out = append(out, pending{r, m})
-				}
-				if tr != nil {
-					tr.rec = r
-					tracks = append(tracks, tr)
-				}
-				mu.Unlock()
-				if err != nil {
-					r.fail("%v", err)
-				}
-			}
-		}(groups[key])
-	}
-	wg.Wait()
+	_ = g.Wait() // sequences report through b and their records, never an error
 
 	// Publish in the order the records came, each record's results in the
 	// order they arose.
-	slices.SortStableFunc(out, byRecord)
-	h.publish(ctx, out)
-	if len(tracks) > 0 {
-		h.track(ctx, work, inv, tracks)
+	slices.SortStableFunc(b.out, byRecord)
+	for i, err := range h.publish(ctx, b.out) {
+		if err != nil {
+			p := b.out[i]
+			p.rec.fail("publish %s result for %s:%s: %v", p.msg.Outcome, p.msg.FunctionName, p.msg.Qualifier, err)
+		}
 	}
+	var cs []*change
+	for _, c := range b.changes {
+		if !c.rec.isFailed() {
+			cs = append(cs, c)
+		}
+	}
+	if len(cs) > 0 {
+		h.track(ctx, work, inv, cs)
+	}
+}
+
+// batch collects what the sequences of one invocation produce.
+type batch struct {
+	mu      sync.Mutex
+	out     []pending
+	changes []*change
+}
+
+func (b *batch) add(r *record, msgs []results.Message, cs ...*change) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, m := range msgs {
+		b.out = append(b.out, pending{rec: r, msg: m})
+	}
+	for _, c := range cs {
+		if c != nil {
+			b.changes = append(b.changes, c)
+		}
+	}
+}
+
+// sequences splits records into the runs that must be applied in order.
+func (h *Handler) sequences(inv *invocation, records []*record, fifo bool) [][]*record {
+	index := map[string]int{}
+	var seqs [][]*record
+	for _, r := range records {
+		key := fmt.Sprintf("record %d", r.index)
+		switch {
+		case fifo:
+			key = "group " + r.group
+		case r.rejection == nil && r.msg.Kind == intent.KindIntent:
+			key = "function " + h.functionKey(inv, r.msg.Intent.Function)
+		}
+		i, ok := index[key]
+		if !ok {
+			i = len(seqs)
+			index[key] = i
+			seqs = append(seqs, nil)
+		}
+		seqs[i] = append(seqs[i], r)
+	}
+	return seqs
+}
+
+// runSequence handles one sequence's records in order.
+func (h *Handler) runSequence(ctx context.Context, inv *invocation, seq []*record, fifo bool, b *batch) {
+	// An intent overtaken by a later one for the same target in the same
+	// sequence waits: the later one wins unless its own derivation rejects
+	// it, and then the latest of the waiting ones is applied instead.
+	last := map[string]int{}
+	for _, r := range seq {
+		if it, ok := h.applicable(inv, r); ok {
+			last[targetKey(h.functionKey(inv, it.Function), it.Qualifier)] = r.index
+		}
+	}
+	waiting := map[string][]*record{}
+	for _, r := range seq {
+		if fifo {
+			if failed := h.firstFailed(seq, r); failed != nil {
+				r.fail("record %s before it in message group %s failed", failed.messageID, r.group)
+				continue
+			}
+		}
+		switch {
+		case r.rejection != nil:
+			b.add(r, []results.Message{h.rejected(r.rejection)})
+		case r.msg.Kind == intent.KindIntent:
+			it := r.msg.Intent
+			if reason, ok := h.allowed(inv, it); !ok {
+				b.add(r, []results.Message{h.reject(it, reason)})
+				continue
+			}
+			key := targetKey(h.functionKey(inv, it.Function), it.Qualifier)
+			if _, applicable := h.applicable(inv, r); !applicable {
+				h.applyWinner(ctx, inv, r, nil, b)
+				continue
+			}
+			if i, ok := last[key]; ok && i != r.index {
+				waiting[key] = append(waiting[key], r)
+				continue
+			}
+			h.applyWinner(ctx, inv, r, waiting[key], b)
+			delete(waiting, key)
+		case r.msg.Kind == intent.KindFollowUp:
+			for _, f := range r.msg.FollowUps {
+				if reason, ok := h.allowed(inv, f.Intent); !ok {
+					b.add(r, []results.Message{h.reject(f.Intent, reason)})
+					continue
+				}
+				c, reason := h.resume(r, f)
+				if c == nil {
+					b.add(r, []results.Message{h.reject(f.Intent, reason)})
+					continue
+				}
+				b.add(r, nil, c)
+			}
+		case r.msg.Kind == intent.KindReconcile:
+			msgs, cs := h.reconcile(ctx, inv, r)
+			b.mu.Lock()
+			b.out = append(b.out, msgs...)
+			b.changes = append(b.changes, cs...)
+			b.mu.Unlock()
+		default:
+			b.add(r, []results.Message{h.rejected(&intent.Rejection{Reason: "unrecognised message", ID: r.id})})
+		}
+	}
+	// Intents still waiting for one that a failure kept from being applied
+	// are handed back with it, so they are received again.
+	for _, rs := range waiting {
+		for _, r := range rs {
+			r.fail("the later intent for %s:%s in this batch was not applied", r.msg.Intent.Function.Name, r.msg.Intent.Qualifier)
+		}
+	}
+}
+
+// applyWinner applies the last intent for a target, falling back on the
+// intents it overtook, latest first, while derivation rejects; the rest are
+// reported SUPERSEDED without an API call.
+func (h *Handler) applyWinner(ctx context.Context, inv *invocation, r *record, overtaken []*record, b *batch) {
+	winner := r
+	for {
+		msgs, c, err := h.apply(ctx, inv, winner, winner.msg.Intent)
+		b.add(winner, msgs, c)
+		if err != nil {
+			winner.fail("%v", err)
+		}
+		rejected := err == nil && c == nil && len(msgs) == 1 && msgs[0].Outcome == results.OutcomeRejected
+		if !rejected || len(overtaken) == 0 {
+			break
+		}
+		winner, overtaken = overtaken[len(overtaken)-1], overtaken[:len(overtaken)-1]
+	}
+	for _, o := range overtaken {
+		it := o.msg.Intent
+		m := h.result(it, results.OutcomeSuperseded)
+		m.Reason = fmt.Sprintf("a later intent in the same batch targets %s:%s", it.Function.Name, it.Qualifier)
+		b.add(o, []results.Message{m})
+	}
+}
+
+// applicable reports the intent of r when r is one that would change its
+// target: allowed, and not a dry run.
+func (h *Handler) applicable(inv *invocation, r *record) (intent.Intent, bool) {
+	if r.rejection != nil || r.msg.Kind != intent.KindIntent {
+		return intent.Intent{}, false
+	}
+	it := r.msg.Intent
+	if _, ok := h.allowed(inv, it); !ok || it.DryRun || h.cfg.DryRun {
+		return intent.Intent{}, false
+	}
+	return it, true
+}
+
+// firstFailed returns the first record before r in seq that failed.
+func (h *Handler) firstFailed(seq []*record, r *record) *record {
+	for _, o := range seq {
+		if o == r {
+			return nil
+		}
+		if o.isFailed() {
+			return o
+		}
+	}
+	return nil
 }
 
 // workContext bounds AWS work so that a margin remains before the
@@ -194,24 +318,23 @@ func (h *Handler) allowed(inv *invocation, it intent.Intent) (string, bool) {
 	return fmt.Sprintf("function %q is not allowed by ALLOWED_FUNCTIONS", it.Function.String()), false
 }
 
-// publish sends the pending messages; a message that cannot be published
-// fails its record, so SQS delivers the record again.
-func (h *Handler) publish(ctx context.Context, out []pending) {
+// publish sends the pending messages and answers one error per message;
+// what a failure means is the caller's to decide.
+func (h *Handler) publish(ctx context.Context, out []pending) []error {
+	errs := make([]error, len(out))
 	if len(out) == 0 {
-		return
+		return errs
 	}
 	msgs := make([]results.Message, len(out))
 	for i, p := range out {
 		msgs[i] = p.msg
 	}
-	errs := h.publisher.Publish(ctx, msgs)
+	sent := h.publisher.Publish(ctx, msgs)
 	for i, p := range out {
-		var err error
-		if i < len(errs) {
-			err = errs[i]
+		if i < len(sent) {
+			errs[i] = sent[i]
 		}
-		if err != nil {
-			p.rec.fail("publish %s result for %s:%s: %v", p.msg.Outcome, p.msg.FunctionName, p.msg.Qualifier, err)
+		if errs[i] != nil {
 			h.metrics.publishFailed()
 			continue
 		}
@@ -221,6 +344,7 @@ func (h *Handler) publish(ctx context.Context, out []pending) {
 		h.logResult(ctx, p.msg)
 		h.metrics.outcome(p.msg)
 	}
+	return errs
 }
 
 func (h *Handler) logResult(ctx context.Context, m results.Message) {

@@ -7,60 +7,112 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/prewarm/prewarm/derive"
 	"github.com/prewarm/prewarm/intent"
 	"github.com/prewarm/prewarm/provision"
 	"github.com/prewarm/prewarm/results"
 )
 
+// reconcileChunk is how many functions one record of a reconcile pass
+// visits; the rest of the pass goes to the follow-up queue in
+// continuations of this size, which the event source mapping fans out, so
+// that a pass covers any number of functions within the quota.
+const reconcileChunk = 50
+
 // reconcile is the scheduled pass: it lists the provisioned concurrency of
 // every allowed function, reports FAILED configurations, brings values that
 // drifted outside policy back within it, and resumes tracking of
 // configurations still IN_PROGRESS.
-func (h *Handler) reconcile(ctx context.Context, inv *invocation, r *record) ([]pending, []*tracking) {
+func (h *Handler) reconcile(ctx context.Context, inv *invocation, r *record) ([]pending, []*change) {
 	base := intent.Intent{ID: r.msg.ID, Trigger: intent.TriggerSchedule, Wait: true}
 	if base.ID == "" {
 		base.ID = r.id
 	}
-	functions, err := h.reconcileTargets(ctx, inv)
-	if err != nil {
-		r.fail("reconcile: list functions: %v", err)
-		return nil, nil
+	functions := r.msg.Functions
+	if len(functions) == 0 {
+		var err error
+		if functions, err = h.reconcileTargets(ctx, inv); err != nil {
+			r.fail("reconcile: list functions: %v", err)
+			return nil, nil
+		}
 	}
+	visit := functions
+	if h.followUps != nil && h.cfg.FollowUpQueueURL != "" && len(functions) > reconcileChunk {
+		visit = functions[:reconcileChunk]
+		if err := h.continueReconcile(ctx, base.ID, functions[reconcileChunk:]); err != nil {
+			r.fail("reconcile: %v", err)
+			return nil, nil
+		}
+	}
+
 	var mu sync.Mutex
 	var out []pending
-	var ts []*tracking
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for _, fn := range functions {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			ms, tr, err := h.reconcileFunction(ctx, inv, base, fn)
+	var cs []*change
+	var unvisited []string
+	var g errgroup.Group
+	g.SetLimit(8)
+	for _, name := range visit {
+		g.Go(func() error {
+			if ctx.Err() != nil {
+				mu.Lock()
+				unvisited = append(unvisited, name)
+				mu.Unlock()
+				return nil
+			}
+			ms, tr, err := h.reconcileFunction(ctx, inv, r, base, name)
 			mu.Lock()
 			defer mu.Unlock()
 			for _, m := range ms {
-				out = append(out, pending{r, m})
+				out = append(out, pending{rec: r, msg: m})
 			}
-			for _, t := range tr {
-				t.rec = r
-				ts = append(ts, t)
-			}
+			cs = append(cs, tr...)
 			if err != nil {
-				r.fail("reconcile %s: %v", fn, err)
+				if ctx.Err() != nil && provision.IsTransient(err) {
+					unvisited = append(unvisited, name)
+				} else {
+					r.fail("reconcile %s: %v", name, err)
+				}
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	return out, ts
+	_ = g.Wait() // each function reports through out and r
+	if len(unvisited) > 0 {
+		// The invocation's deadline came first: the rest of this part of
+		// the pass continues in a follow-up rather than starting over.
+		slices.Sort(unvisited)
+		if h.followUps == nil || h.cfg.FollowUpQueueURL == "" {
+			r.fail("reconcile: %d functions not visited before the deadline", len(unvisited))
+		} else if err := h.continueReconcile(ctx, base.ID, unvisited); err != nil {
+			r.fail("reconcile: %v", err)
+		}
+	}
+	return out, cs
+}
+
+// continueReconcile writes the functions still to visit as continuations of
+// the pass.
+func (h *Handler) continueReconcile(ctx context.Context, id string, functions []string) error {
+	for i, chunk := 0, []string(nil); i < len(functions); i += reconcileChunk {
+		chunk = functions[i:min(i+reconcileChunk, len(functions))]
+		body, err := intent.EncodeReconcile(id, chunk)
+		if err != nil {
+			return err
+		}
+		if err := h.followUps.SendFollowUp(ctx, body, 0, "reconcile", fmt.Sprintf("%s|%s", id, chunk[0])); err != nil {
+			return fmt.Errorf("continue the pass from %s: %w", chunk[0], err)
+		}
+	}
+	h.log.InfoContext(ctx, "reconcile pass continues in follow-ups", "functions", len(functions))
+	return nil
 }
 
 // reconcileTargets expands ALLOWED_FUNCTIONS: names as they are, ARNs by
 // name when they are in prewarm's own account and Region (so that a
-// function listed both ways is reconciled once), prefix patterns through
-// ListFunctions.
+// function listed both ways is reconciled once), prefix patterns (by name
+// or by ARN in prewarm's own account and Region) through ListFunctions.
 func (h *Handler) reconcileTargets(ctx context.Context, inv *invocation) ([]string, error) {
 	names := slices.Clone(h.cfg.Allowed.Names())
 	for _, arn := range h.cfg.Allowed.ARNs() {
@@ -69,7 +121,7 @@ func (h *Handler) reconcileTargets(ctx context.Context, inv *invocation) ([]stri
 		}
 		names = append(names, arn)
 	}
-	if prefixes := h.cfg.Allowed.Prefixes(); len(prefixes) > 0 {
+	if prefixes := h.cfg.Allowed.ListedPrefixes(inv.account, h.cfg.Region); len(prefixes) > 0 {
 		listed, err := h.control.FunctionNames(ctx, func(name string) bool {
 			for _, p := range prefixes {
 				if strings.HasPrefix(name, p) {
@@ -87,30 +139,31 @@ func (h *Handler) reconcileTargets(ctx context.Context, inv *invocation) ([]stri
 	return slices.Compact(names), nil
 }
 
-func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, base intent.Intent, function string) ([]results.Message, []*tracking, error) {
+func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, r *record, base intent.Intent, function string) ([]results.Message, []*change, error) {
 	fn, _, err := intent.ParseFunction(function)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse %q: %w", function, err)
 	}
 	base.Function = fn
+	if reason, ok := h.allowed(inv, base); !ok {
+		return []results.Message{h.reject(base, reason)}, nil, nil
+	}
 	configs, err := h.control.List(ctx, fn.String())
 	if err != nil {
-		if provision.IsTransient(err) {
-			return nil, nil, err
+		m, terr := h.awsFailure(base, err)
+		if terr != nil {
+			return nil, nil, terr
 		}
-		msgs, _, _ := h.awsFailure(base, err)
-		return msgs, nil, nil
+		return []results.Message{m}, nil, nil
 	}
 	var out []results.Message
-	var ts []*tracking
-	for _, c := range configs {
+	var cs []*change
+	for _, cfg := range configs {
 		it := base
-		it.Qualifier = c.Qualifier
-		if c.Status.Status == "FAILED" {
-			m := h.result(it, results.OutcomeFailed)
-			m.Response = responseOf(c.Status)
-			m.Reason = fmt.Sprintf("provisioned concurrency on %s:%s is FAILED: %s", fn.Name, c.Qualifier, c.StatusReason)
-			out = append(out, m)
+		it.Qualifier = cfg.Qualifier
+		if cfg.Status.Status == provision.Failed {
+			c := &change{rec: r, it: it, observed: cfg.Status}
+			out = append(out, h.message(c, results.OutcomeFailed, fmt.Sprintf("provisioned concurrency on %s:%s is FAILED: %s", fn.Name, cfg.Qualifier, cfg.StatusReason)))
 			continue
 		}
 		rule, ok := h.cfg.Policy.Rule(fn.Name)
@@ -118,48 +171,46 @@ func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, base i
 		if ok {
 			policy = &rule
 		}
-		requested := c.Requested
+		requested := cfg.Requested
 		d := derive.Decide(derive.Input{
 			Explicit: &requested, Policy: policy, MaxConcurrency: h.cfg.MaxConcurrency,
-			Target: derive.State{Requested: c.Requested, Status: c.Status.Status},
+			Target: derive.State{Requested: cfg.Requested, Status: string(cfg.Status.Status)},
 		})
 		// The value in place is the base; what changes it is the policy's
 		// bounds (and the hard cap).
 		d.Strategy = derive.StrategyPolicy
-		if d.Action != derive.ActionPut || d.Value == c.Requested {
-			if c.Status.Status == "IN_PROGRESS" {
+		if d.Action != derive.ActionPut || d.Value == cfg.Requested {
+			if cfg.Status.Status == provision.InProgress {
 				// Within policy and still allocating: follow it to the end.
-				t := h.newTracking(it, d, 0)
-				t.value, t.next, t.noFollowUp = c.Requested, h.now(), true
-				ts = append(ts, t)
+				d.Value = cfg.Requested
+				c := h.newChange(r, it, d, cfg.Status)
+				c.noFollowUp = true
+				cs = append(cs, c)
 			}
 			continue
 		}
 		it.Concurrency = &d.Value
+		c := h.newChange(r, it, d, cfg.Status)
 		if h.cfg.DryRun {
-			m := h.result(it, results.OutcomeDryRun)
-			m.Derivation, m.Previous = derivationOf(d), previousOf(c.Status)
-			m.Reason = fmt.Sprintf("dry run: %d drifted outside policy; would request %d", c.Requested, d.Value)
+			c.observed = provision.Status{}
+			out = append(out, h.decided(c, results.OutcomeDryRun, fmt.Sprintf("dry run: %d drifted outside policy; would request %d", cfg.Requested, d.Value)))
+			continue
+		}
+		st, err := h.control.Put(ctx, fn.String(), cfg.Qualifier, d.Value)
+		if err != nil {
+			m, terr := h.awsFailure(it, err)
+			if terr != nil {
+				return out, cs, terr
+			}
 			out = append(out, m)
 			continue
 		}
-		st, err := h.control.Put(ctx, fn.String(), c.Qualifier, d.Value)
-		if err != nil {
-			msgs, _, terr := h.awsFailure(it, err)
-			out = append(out, msgs...)
-			if terr != nil {
-				return out, ts, terr
-			}
-			continue
-		}
-		inv.adjustUnreserved(fn.String(), d.Value-c.Requested)
-		m := h.result(it, results.OutcomeApplied)
-		m.Derivation, m.Previous, m.Response = derivationOf(d), previousOf(c.Status), responseOf(st)
-		m.Reason = fmt.Sprintf("%d drifted outside policy (%s); brought back to %d", c.Requested, strings.Join(d.ClampedBy, ", "), d.Value)
-		out = append(out, m)
-		t := h.newTracking(it, d, 0)
-		t.noFollowUp = true
-		ts = append(ts, t)
+		inv.adjustUnreserved(fn.String(), d.Value-cfg.Requested)
+		c.observed = st
+		out = append(out, h.decided(c, results.OutcomeApplied, fmt.Sprintf("%d drifted outside policy (%s); brought back to %d", cfg.Requested, strings.Join(d.ClampedBy, ", "), d.Value)))
+		c.noFollowUp = true
+		c.next = h.now().Add(h.pollEvery)
+		cs = append(cs, c)
 	}
-	return out, ts, nil
+	return out, cs, nil
 }

@@ -58,7 +58,7 @@ func TestReconcileBringsDriftBackWithinPolicy(t *testing.T) {
 			e := newEnv(t)
 			e.put("checkout-api", "GREEN", 80)
 			e.clk.Advance(wait)
-			if st := e.pc("checkout-api", "GREEN"); st.Status != name {
+			if st := e.pc("checkout-api", "GREEN"); string(st.Status) != name {
 				t.Fatalf("checkout-api:GREEN = %+v before the pass, want %s", st, name)
 			}
 			got := e.reconcile()
@@ -120,6 +120,18 @@ func TestReconcileExpandsPatternsAcrossPages(t *testing.T) {
 	}))
 	e.clk.Advance(10 * time.Second)
 	got := e.reconcile()
+	// One record visits a chunk of the pass; the rest continues in
+	// follow-ups, each visiting its own chunk.
+	continuations := e.drainBodies("prewarm-followup")
+	if len(continuations) != 1 {
+		t.Fatalf("%d reconcile continuations written, want 1 for the %d functions past the first chunk", len(continuations), fleet-50)
+	}
+	for _, body := range continuations {
+		if _, err := e.invokeWithin(invocationBudget, []byte(body)); err != nil {
+			t.Fatalf("continue the pass: %v", err)
+		}
+		got = append(got, e.published("prewarm-results")...)
+	}
 	var want []string
 	for i := range fleet {
 		want = append(want, fmt.Sprintf("checkout-fleet-%02d:live FAILED", i))

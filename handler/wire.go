@@ -32,7 +32,7 @@ func FromConfig(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsO
 		deps.Metrics = NewMetrics(metricsOut, "prewarm")
 	}
 	if cfg.FollowUpQueueURL != "" {
-		deps.FollowUps = sqsClient
+		deps.FollowUps = results.NewFollowUps(sqsClient, cfg.FollowUpQueueURL)
 	}
 	return New(cfg, deps)
 }

@@ -26,6 +26,10 @@ const (
 	cloudTrailEventSourceLambda = "lambda.amazonaws.com"
 	// followUpKey is the one top-level key of a follow-up message.
 	followUpKey = "prewarmFollowUp"
+	// followUpsKey is the one top-level key of a follow-up message carrying several changes.
+	followUpsKey = "prewarmFollowUps"
+	// reconcileKey is the one top-level key of a reconcile pass's continuation.
+	reconcileKey = "prewarmReconcile"
 	// maxRecoveredIdentifierLength bounds what a rejection echoes of an invalid payload.
 	maxRecoveredIdentifierLength = 140
 )
@@ -122,8 +126,10 @@ func (d *decoder) decode(payload []byte, bare Trigger) (Message, *Rejection) {
 		return Message{}, d.reject("body is not JSON: %v", err)
 	}
 	switch {
-	case o.has(followUpKey):
+	case o.has(followUpKey) || o.has(followUpsKey):
 		return d.followUp(o)
+	case o.has(reconcileKey):
+		return d.reconcilePart(o)
 	case o.has("Records"):
 		return Message{}, d.reject("%s", recordsReason(o))
 	case o.has("detail-type") || (o.has("source") && o.has("detail")):

@@ -87,7 +87,7 @@ func render(t *testing.T, m Message, err error) []byte {
 			iv := viewIntent(m.Intent)
 			v.Intent = &iv
 		case KindFollowUp:
-			f := m.FollowUp
+			f := m.FollowUps[0]
 			v.FollowUp = &followView{Intent: viewIntent(f.Intent), Value: f.Value, Strategy: f.Strategy,
 				Base: f.Base, Scale: f.Scale, ClampedBy: f.ClampedBy, Attempt: f.Attempt,
 				Started: f.Started, Deadline: f.Deadline}

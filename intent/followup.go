@@ -26,7 +26,19 @@ type FollowUp struct {
 	Started time.Time
 	// Deadline is when tracking gives up (Started + TRACK_TIMEOUT).
 	Deadline time.Time
+	// DerivedFrom is the qualifier the value was mirrored from, when it was
+	// not Intent.From (a switch already done keeps the target's own value).
+	DerivedFrom string
+	// Reported is the terminal outcome already published for the target
+	// ("READY" while the release is still to be done), so that it is never
+	// published twice.
+	Reported string
+	// Next is when the target is due to be read again; zero means at once.
+	Next time.Time
 }
+
+// MaxFollowUps is the most changes one follow-up message carries.
+const MaxFollowUps = 50
 
 // followUpWire is the JSON form of a FollowUp, under the key "prewarmFollowUp".
 type followUpWire struct {
@@ -39,6 +51,10 @@ type followUpWire struct {
 	Attempt   int        `json:"attempt"`
 	Started   time.Time  `json:"started"`
 	Deadline  time.Time  `json:"deadline"`
+	// Written only when set.
+	DerivedFrom string     `json:"derivedFrom,omitempty"`
+	Reported    string     `json:"reported,omitempty"`
+	Next        *time.Time `json:"next,omitempty"`
 }
 
 // intentWire is an intent in the bare-intent form plus what only prewarm writes.
@@ -59,7 +75,7 @@ type intentWire struct {
 	AliasMoved    bool            `json:"aliasMoved,omitempty"`
 }
 
-var followUpFields = fieldSet("intent", "value", "strategy", "base", "scale", "clampedBy", "attempt", "started", "deadline")
+var followUpFields = fieldSet("intent", "value", "strategy", "base", "scale", "clampedBy", "attempt", "started", "deadline", "derivedFrom", "reported", "next")
 
 // Validate reports the first reason f is not a follow-up Decode could have produced.
 func (f FollowUp) Validate() error {
@@ -90,14 +106,57 @@ func (f FollowUp) Validate() error {
 			return fmt.Errorf("clampedBy entry %q is not a clamp name", c)
 		}
 	}
+	switch f.Reported {
+	case "", "READY":
+	default:
+		return fmt.Errorf("reported %q is not READY", f.Reported)
+	}
+	if f.DerivedFrom != "" {
+		if err := ValidateQualifier(f.DerivedFrom); err != nil {
+			return fmt.Errorf("derivedFrom: %w", err)
+		}
+	}
 	return nil
 }
 
 // EncodeFollowUp encodes f as a message body that Decode recognises as KindFollowUp:
 // {"prewarmFollowUp":{...}}.
 func EncodeFollowUp(f FollowUp) ([]byte, error) {
-	if err := f.Validate(); err != nil {
+	w, err := wireOf(f)
+	if err != nil {
+		return nil, err
+	}
+	body, err := json.Marshal(map[string]followUpWire{followUpKey: w})
+	if err != nil {
 		return nil, fmt.Errorf("encode follow-up %s:%s: %w", f.Intent.Function, f.Intent.Qualifier, err)
+	}
+	return body, nil
+}
+
+// EncodeFollowUps encodes up to MaxFollowUps changes as one message body that Decode
+// recognises as KindFollowUp: {"prewarmFollowUps":[{...},...]}.
+func EncodeFollowUps(fs []FollowUp) ([]byte, error) {
+	if len(fs) == 0 || len(fs) > MaxFollowUps {
+		return nil, fmt.Errorf("encode follow-ups: %d changes, want 1..%d", len(fs), MaxFollowUps)
+	}
+	ws := make([]followUpWire, len(fs))
+	for i, f := range fs {
+		w, err := wireOf(f)
+		if err != nil {
+			return nil, err
+		}
+		ws[i] = w
+	}
+	body, err := json.Marshal(map[string][]followUpWire{followUpsKey: ws})
+	if err != nil {
+		return nil, fmt.Errorf("encode follow-ups: %w", err)
+	}
+	return body, nil
+}
+
+func wireOf(f FollowUp) (followUpWire, error) {
+	if err := f.Validate(); err != nil {
+		return followUpWire{}, fmt.Errorf("encode follow-up %s:%s: %w", f.Intent.Function, f.Intent.Qualifier, err)
 	}
 	in := f.Intent
 	w := followUpWire{
@@ -124,6 +183,13 @@ func EncodeFollowUp(f FollowUp) ([]byte, error) {
 		Attempt:   f.Attempt,
 		Started:   f.Started,
 		Deadline:  f.Deadline,
+
+		DerivedFrom: f.DerivedFrom,
+		Reported:    f.Reported,
+	}
+	if !f.Next.IsZero() {
+		next := f.Next
+		w.Next = &next
 	}
 	if w.ClampedBy == nil {
 		w.ClampedBy = []string{}
@@ -134,40 +200,73 @@ func EncodeFollowUp(f FollowUp) ([]byte, error) {
 	case ReleaseStandby:
 		w.Intent.Release = json.RawMessage(fmt.Sprint(in.Release.Standby))
 	}
-	body, err := json.Marshal(map[string]followUpWire{followUpKey: w})
-	if err != nil {
-		return nil, fmt.Errorf("encode follow-up %s:%s: %w", in.Function, in.Qualifier, err)
-	}
-	return body, nil
+	return w, nil
 }
 
-// followUp decodes {"prewarmFollowUp":{...}}. The message is prewarm's own, so it is
-// decoded as strictly as an intent.
+// followUp decodes {"prewarmFollowUp":{...}} or {"prewarmFollowUps":[{...},...]}. The
+// message is prewarm's own, so it is decoded as strictly as an intent.
 func (d *decoder) followUp(o object) (Message, *Rejection) {
 	d.rej.Trigger = TriggerFollowUp
+	key := followUpKey
+	if o.has(followUpsKey) {
+		key = followUpsKey
+	}
 	if len(o) != 1 {
-		return Message{}, d.reject("follow-up message has fields besides %s", followUpKey)
+		return Message{}, d.reject("follow-up message has fields besides %s", key)
 	}
-	body, _, err := o.obj(followUpKey)
-	if err != nil {
-		return Message{}, d.reject("%v", err)
+	if key == followUpKey {
+		body, _, err := o.obj(followUpKey)
+		if err != nil {
+			return Message{}, d.reject("%v", err)
+		}
+		f, rej := d.oneFollowUp(body, followUpKey)
+		if rej != nil {
+			return Message{}, rej
+		}
+		return Message{Kind: KindFollowUp, Trigger: TriggerFollowUp, ID: f.Intent.ID, FollowUps: []FollowUp{f}}, nil
 	}
+	raw := o[followUpsKey]
+	var items []json.RawMessage
+	if jsonKind(raw) != "array" || json.Unmarshal(raw, &items) != nil {
+		return Message{}, d.reject("%s must be an array of follow-ups", followUpsKey)
+	}
+	if len(items) == 0 || len(items) > MaxFollowUps {
+		return Message{}, d.reject("%s has %d follow-ups, want 1..%d", followUpsKey, len(items), MaxFollowUps)
+	}
+	fs := make([]FollowUp, len(items))
+	for i, item := range items {
+		var body object
+		if jsonKind(item) != "object" || json.Unmarshal(item, &body) != nil {
+			return Message{}, d.reject("%s[%d] must be an object", followUpsKey, i)
+		}
+		f, rej := d.oneFollowUp(body, fmt.Sprintf("%s[%d]", followUpsKey, i))
+		if rej != nil {
+			return Message{}, rej
+		}
+		fs[i] = f
+	}
+	return Message{Kind: KindFollowUp, Trigger: TriggerFollowUp, ID: fs[0].Intent.ID, FollowUps: fs}, nil
+}
+
+// oneFollowUp decodes one change of a follow-up message; at names it in reasons.
+func (d *decoder) oneFollowUp(body object, at string) (FollowUp, *Rejection) {
+	followUpKey := at
 	inObj, ok, err := body.obj("intent")
 	if err != nil {
-		return Message{}, d.reject("%s.%v", followUpKey, err)
+		return FollowUp{}, d.reject("%s.%v", followUpKey, err)
 	}
 	if !ok {
-		return Message{}, d.reject("%s.intent is required", followUpKey)
+		return FollowUp{}, d.reject("%s.intent is required", followUpKey)
 	}
 	in, rej := d.intent(inObj, TriggerFollowUp, "", followUpIntentFields)
 	d.rej.Trigger = TriggerFollowUp
 	if rej != nil {
 		rej.Trigger = TriggerFollowUp
 		rej.Reason = fmt.Sprintf("%s.intent: %s", followUpKey, rej.Reason)
-		return Message{}, rej
+		return FollowUp{}, rej
 	}
 	if unknown := unknownKeys(body, followUpFields); len(unknown) > 0 {
-		return Message{}, d.reject("%s: %s", followUpKey, unknownFieldReason(unknown, followUpFields))
+		return FollowUp{}, d.reject("%s: %s", followUpKey, unknownFieldReason(unknown, followUpFields))
 	}
 	f := FollowUp{Intent: in, ClampedBy: []string{}}
 	for _, c := range []struct {
@@ -176,30 +275,30 @@ func (d *decoder) followUp(o object) (Message, *Rejection) {
 	}{{"value", &f.Value}, {"base", &f.Base}} {
 		raw, ok := body[c.key]
 		if !ok || isNull(raw) {
-			return Message{}, d.reject("%s.%s is required", followUpKey, c.key)
+			return FollowUp{}, d.reject("%s.%s is required", followUpKey, c.key)
 		}
 		if *c.dst, err = integer(c.key, raw, 0, MaxValue); err != nil {
-			return Message{}, d.reject("%s.%v", followUpKey, err)
+			return FollowUp{}, d.reject("%s.%v", followUpKey, err)
 		}
 	}
 	if raw, ok := body["attempt"]; ok && !isNull(raw) {
 		v, err := integer("attempt", raw, 0, MaxValue)
 		if err != nil {
-			return Message{}, d.reject("%s.%v", followUpKey, err)
+			return FollowUp{}, d.reject("%s.%v", followUpKey, err)
 		}
 		f.Attempt = int(v)
 	}
 	if raw, ok := body["scale"]; ok && !isNull(raw) {
 		if jsonKind(raw) != "number" || json.Unmarshal(raw, &f.Scale) != nil {
-			return Message{}, d.reject("%s.scale must be a number", followUpKey)
+			return FollowUp{}, d.reject("%s.scale must be a number", followUpKey)
 		}
 	}
 	if f.Strategy, _, err = body.str("strategy"); err != nil {
-		return Message{}, d.reject("%s.%v", followUpKey, err)
+		return FollowUp{}, d.reject("%s.%v", followUpKey, err)
 	}
 	if raw, ok := body["clampedBy"]; ok && !isNull(raw) {
 		if jsonKind(raw) != "array" || json.Unmarshal(raw, &f.ClampedBy) != nil {
-			return Message{}, d.reject("%s.clampedBy must be an array of strings", followUpKey)
+			return FollowUp{}, d.reject("%s.clampedBy must be an array of strings", followUpKey)
 		}
 	}
 	for _, c := range []struct {
@@ -208,17 +307,94 @@ func (d *decoder) followUp(o object) (Message, *Rejection) {
 	}{{"started", &f.Started}, {"deadline", &f.Deadline}} {
 		s, ok, err := body.str(c.key)
 		if err != nil {
-			return Message{}, d.reject("%s.%v", followUpKey, err)
+			return FollowUp{}, d.reject("%s.%v", followUpKey, err)
 		}
 		if !ok {
-			return Message{}, d.reject("%s.%s is required", followUpKey, c.key)
+			return FollowUp{}, d.reject("%s.%s is required", followUpKey, c.key)
 		}
 		if *c.dst, err = time.Parse(time.RFC3339Nano, s); err != nil {
-			return Message{}, d.reject("%s.%s %s is not an RFC 3339 time", followUpKey, c.key, quote(s))
+			return FollowUp{}, d.reject("%s.%s %s is not an RFC 3339 time", followUpKey, c.key, quote(s))
+		}
+	}
+	for _, c := range []struct {
+		key string
+		dst *string
+	}{{"derivedFrom", &f.DerivedFrom}, {"reported", &f.Reported}} {
+		if *c.dst, _, err = body.str(c.key); err != nil {
+			return FollowUp{}, d.reject("%s.%v", followUpKey, err)
+		}
+	}
+	if s, ok, err := body.str("next"); err != nil {
+		return FollowUp{}, d.reject("%s.%v", followUpKey, err)
+	} else if ok {
+		if f.Next, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return FollowUp{}, d.reject("%s.next %s is not an RFC 3339 time", followUpKey, quote(s))
 		}
 	}
 	if err := f.Validate(); err != nil {
-		return Message{}, d.reject("%s: %v", followUpKey, err)
+		return FollowUp{}, d.reject("%s: %v", followUpKey, err)
 	}
-	return Message{Kind: KindFollowUp, Trigger: TriggerFollowUp, ID: in.ID, FollowUp: f}, nil
+	return f, nil
+}
+
+// MaxReconcileFunctions is the most functions one reconcile continuation names.
+const MaxReconcileFunctions = 200
+
+// EncodeReconcile encodes the continuation of a reconcile pass: the functions it has still to
+// visit, {"prewarmReconcile":{"id":...,"functions":[...]}}.
+func EncodeReconcile(id string, functions []string) ([]byte, error) {
+	if len(functions) == 0 || len(functions) > MaxReconcileFunctions {
+		return nil, fmt.Errorf("encode reconcile continuation: %d functions, want 1..%d", len(functions), MaxReconcileFunctions)
+	}
+	for _, fn := range functions {
+		if _, _, err := ParseFunction(fn); err != nil {
+			return nil, fmt.Errorf("encode reconcile continuation: %w", err)
+		}
+	}
+	body, err := json.Marshal(map[string]any{reconcileKey: map[string]any{"id": id, "functions": functions}})
+	if err != nil {
+		return nil, fmt.Errorf("encode reconcile continuation: %w", err)
+	}
+	return body, nil
+}
+
+var reconcileFields = fieldSet("id", "functions")
+
+// reconcilePart decodes a reconcile continuation. Each function named is checked against
+// ALLOWED_FUNCTIONS again when it is visited, as any intent is.
+func (d *decoder) reconcilePart(o object) (Message, *Rejection) {
+	d.rej.Trigger = TriggerSchedule
+	if len(o) != 1 {
+		return Message{}, d.reject("reconcile continuation has fields besides %s", reconcileKey)
+	}
+	body, _, err := o.obj(reconcileKey)
+	if err != nil {
+		return Message{}, d.reject("%v", err)
+	}
+	if unknown := unknownKeys(body, reconcileFields); len(unknown) > 0 {
+		return Message{}, d.reject("%s: %s", reconcileKey, unknownFieldReason(unknown, reconcileFields))
+	}
+	id, _, err := body.str("id")
+	if err != nil {
+		return Message{}, d.reject("%s.%v", reconcileKey, err)
+	}
+	if len(id) > maxIDLen {
+		return Message{}, d.reject("%s.id is longer than %d characters", reconcileKey, maxIDLen)
+	}
+	if id != "" {
+		d.rej.ID = id
+	}
+	var functions []string
+	if raw, ok := body["functions"]; !ok || jsonKind(raw) != "array" || json.Unmarshal(raw, &functions) != nil {
+		return Message{}, d.reject("%s.functions must be an array of function names", reconcileKey)
+	}
+	if len(functions) == 0 || len(functions) > MaxReconcileFunctions {
+		return Message{}, d.reject("%s.functions has %d entries, want 1..%d", reconcileKey, len(functions), MaxReconcileFunctions)
+	}
+	for _, fn := range functions {
+		if _, _, err := ParseFunction(fn); err != nil {
+			return Message{}, d.reject("%s.functions: %v", reconcileKey, err)
+		}
+	}
+	return Message{Kind: KindReconcile, Trigger: TriggerSchedule, ID: d.rej.ID, Functions: functions}, nil
 }

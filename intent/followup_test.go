@@ -62,7 +62,7 @@ func TestFollowUpRoundTrip(t *testing.T) {
 			if want.ClampedBy == nil {
 				want.ClampedBy = []string{}
 			}
-			wantMsg := Message{Kind: KindFollowUp, Trigger: TriggerFollowUp, ID: f.Intent.ID, FollowUp: want}
+			wantMsg := Message{Kind: KindFollowUp, Trigger: TriggerFollowUp, ID: f.Intent.ID, FollowUps: []FollowUp{want}}
 			if diff := cmp.Diff(wantMsg, got); diff != "" {
 				t.Errorf("round trip mismatch (-want +got):\n%s\nbody: %s", diff, body)
 			}

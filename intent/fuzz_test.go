@@ -54,13 +54,20 @@ func FuzzDecode(f *testing.F) {
 			start := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
 			roundTrip(t, FollowUp{Intent: in, Value: 1, Base: 1, Scale: 1, ClampedBy: []string{}, Started: start, Deadline: start.Add(time.Minute)})
 		case KindFollowUp:
-			if err := m.FollowUp.Validate(); err != nil {
-				t.Fatalf("decoded follow-up does not re-validate: %v", err)
+			if len(m.FollowUps) == 0 || len(m.FollowUps) > MaxFollowUps {
+				t.Fatalf("follow-up message carries %d changes", len(m.FollowUps))
 			}
-			if m.Trigger != TriggerFollowUp || m.ID != m.FollowUp.Intent.ID {
+			for _, f := range m.FollowUps {
+				if err := f.Validate(); err != nil {
+					t.Fatalf("decoded follow-up does not re-validate: %v", err)
+				}
+			}
+			if m.Trigger != TriggerFollowUp || m.ID != m.FollowUps[0].Intent.ID {
 				t.Fatalf("follow-up message %+v has the wrong trigger or id", m)
 			}
-			roundTrip(t, m.FollowUp)
+			for _, f := range m.FollowUps {
+				roundTrip(t, f)
+			}
 		case KindReconcile:
 			if m.Trigger != TriggerSchedule || m.ID == "" {
 				t.Fatalf("reconcile message %+v", m)
@@ -81,7 +88,10 @@ func roundTrip(t *testing.T, f FollowUp) {
 	if err != nil {
 		t.Fatalf("Decode(EncodeFollowUp) = %v\nbody: %s", err, body)
 	}
-	if diff := cmp.Diff(f, got.FollowUp); diff != "" {
+	if len(got.FollowUps) != 1 {
+		t.Fatalf("Decode(EncodeFollowUp) carries %d changes, want 1", len(got.FollowUps))
+	}
+	if diff := cmp.Diff(f, got.FollowUps[0]); diff != "" {
 		t.Fatalf("follow-up round trip mismatch (-want +got):\n%s", diff)
 	}
 }

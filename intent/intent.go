@@ -127,8 +127,11 @@ type Message struct {
 	ID string
 	// Intent is set for KindIntent.
 	Intent Intent
-	// FollowUp is set for KindFollowUp.
-	FollowUp FollowUp
+	// FollowUps is set for KindFollowUp: the changes it continues (1..MaxFollowUps).
+	FollowUps []FollowUp
+	// Functions is set for KindReconcile when the message continues a reconcile pass: the
+	// functions still to visit. Empty for a pass that starts from ALLOWED_FUNCTIONS.
+	Functions []string
 }
 
 // Limits on free-form identifiers, so results stay small.

@@ -30,6 +30,17 @@ type LambdaAPI interface {
 
 var _ LambdaAPI = (*lambdasvc.Client)(nil)
 
+// PCStatus is the status of a provisioned concurrency configuration, as
+// AWS reports it; the empty PCStatus means none is configured.
+type PCStatus = types.ProvisionedConcurrencyStatusEnum
+
+// The statuses of a provisioned concurrency configuration.
+const (
+	InProgress PCStatus = types.ProvisionedConcurrencyStatusEnumInProgress
+	Ready      PCStatus = types.ProvisionedConcurrencyStatusEnumReady
+	Failed     PCStatus = types.ProvisionedConcurrencyStatusEnumFailed
+)
+
 // Status is one qualifier's provisioned concurrency as AWS reports it. The
 // zero Status (Exists false) means no configuration.
 type Status struct {
@@ -37,7 +48,7 @@ type Status struct {
 	Requested    int64
 	Available    int64
 	Allocated    int64
-	Status       string // IN_PROGRESS, READY or FAILED
+	Status       PCStatus
 	StatusReason string
 	LastModified string
 }
@@ -50,14 +61,14 @@ func statusOf(requested, available, allocated *int32, status types.ProvisionedCo
 		Requested:    int64(aws.ToInt32(requested)),
 		Available:    int64(aws.ToInt32(available)),
 		Allocated:    int64(aws.ToInt32(allocated)),
-		Status:       string(status),
+		Status:       status,
 		StatusReason: aws.ToString(reason),
 		LastModified: aws.ToString(lastModified),
 	}
 }
 
 // Terminal reports whether allocation has finished, well or badly.
-func (s Status) Terminal() bool { return s.Status == "READY" || s.Status == "FAILED" }
+func (s Status) Terminal() bool { return s.Status == Ready || s.Status == Failed }
 
 // QualifiedStatus is a Status with the qualifier it belongs to.
 type QualifiedStatus struct {

@@ -49,7 +49,25 @@ const (
 	msgPreviousRequest = "A previous request is being processed"
 	msgAliasWeights    = "Alias with weights can not be used with Provisioned Concurrency"
 	msgReserved        = "should not be greater than the reservedConcurrentExecution"
+	msgAliasOnVersion  = "already Provisioned version"
+	msgVersionOfAlias  = "pointed by a Provisioned Concurrency alias"
 )
+
+// Explain says in words what a permanent error means for the user: AWS's
+// conflict messages name neither the other qualifier nor what to do.
+func (e *Error) Explain() string {
+	switch {
+	case strings.Contains(e.Message, msgAliasOnVersion):
+		return fmt.Sprintf("the version that alias %s points to already has provisioned concurrency, on the version itself or through another alias; release it there first", e.Qualifier)
+	case strings.Contains(e.Message, msgVersionOfAlias):
+		return fmt.Sprintf("an alias with provisioned concurrency points to version %s; provision that alias instead", e.Qualifier)
+	case e.Weights:
+		return fmt.Sprintf("alias %s routes traffic by weight; provisioned concurrency needs an alias without AdditionalVersionWeights", e.Qualifier)
+	case e.Code == "ResourceNotFoundException":
+		return fmt.Sprintf("%s:%s does not exist", e.Function, e.Qualifier)
+	}
+	return fmt.Sprintf("%s failed: %s", e.Op, e.Message)
+}
 
 // classify is the one place that decides whether a control-plane error is
 // transient.
