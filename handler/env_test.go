@@ -238,6 +238,12 @@ func (e *env) lambdaCalls() map[string]int64 {
 // publisher, keeping the rest of the wiring.
 func (e *env) rewire(publisher handler.Publisher) {
 	e.t.Helper()
+	e.rewireWith(func(d *handler.Deps) { d.Publisher = publisher })
+}
+
+// rewireWith rebuilds the handler with the standard wiring changed by edit.
+func (e *env) rewireWith(edit func(*handler.Deps)) {
+	e.t.Helper()
 	fakeSleep := func(ctx context.Context, d time.Duration) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -247,7 +253,7 @@ func (e *env) rewire(publisher handler.Publisher) {
 	}
 	deps := handler.Deps{
 		Control:   e.control,
-		Publisher: publisher,
+		Publisher: results.NewPublisher(e.sqs, e.cfg.ResultsQueueURL, results.WithSleep(noSleep)),
 		Log:       slog.New(slog.NewJSONHandler(testLog{e.t}, nil)),
 		Now:       e.clk.Now,
 		Sleep:     fakeSleep,
@@ -255,6 +261,7 @@ func (e *env) rewire(publisher handler.Publisher) {
 	if e.cfg.FollowUpQueueURL != "" {
 		deps.FollowUps = results.NewFollowUps(e.sqs, e.cfg.FollowUpQueueURL)
 	}
+	edit(&deps)
 	e.h = handler.New(e.cfg, deps)
 }
 

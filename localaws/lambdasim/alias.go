@@ -179,7 +179,7 @@ func (st *state) repoint(f *function, a *alias, version string, weights map[stri
 	}
 	if version != a.version {
 		if p != nil {
-			p.lastModified, p.readyAt = now, now.Add(st.readyAfter)
+			p.lastModified, p.readyAt = now, now.Add(f.readyAfter)
 			if st.weightsWindow > 0 {
 				a.movingFrom, a.movingUntil = a.version, now.Add(st.weightsWindow)
 			}

@@ -169,7 +169,7 @@ func (f *function) pcAliasOn(version, skip string) string {
 // IN_PROGRESS.
 func (st *state) put(f *function, qualifier string, n int) ProvisionedConcurrency {
 	now := st.clock.Now()
-	p := &provisioned{requested: n, lastModified: now, readyAt: now.Add(st.readyAfter)}
+	p := &provisioned{requested: n, lastModified: now, readyAt: now.Add(f.readyAfter)}
 	f.pc[qualifier] = p
 	return st.snapshot(f, qualifier, p, now)
 }

@@ -3,6 +3,7 @@ package lambdasim_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/prewarm/prewarm/localaws/clock"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
 )
 
@@ -506,5 +508,33 @@ func TestConcurrentClients(t *testing.T) {
 	wg.Wait()
 	if got := len(f.svc.Configs()); got != 2 {
 		t.Errorf("configs: got %d, want 2", got)
+	}
+}
+
+// TestFunctionReadyAfter: a function's own readyAfter replaces the
+// world's, as allocation times differ from function to function in AWS.
+func TestFunctionReadyAfter(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, func(c *lambdasim.Config) { c.Functions[0].ReadyAfter = "40s" })
+	mustPut(ctx, t, f.client, "my-function", "GREEN", 5)
+	mustPut(ctx, t, f.client, "orders-worker", "live", 5)
+	f.clock.Advance(39 * time.Second)
+	if got := mustGet(ctx, t, f.client, "my-function", "GREEN"); got.Status != types.ProvisionedConcurrencyStatusEnumInProgress {
+		t.Errorf("my-function:GREEN after 39s = %s, want IN_PROGRESS", got.Status)
+	}
+	f.clock.Advance(time.Second)
+	if got := mustGet(ctx, t, f.client, "my-function", "GREEN"); got.Status != types.ProvisionedConcurrencyStatusEnumReady {
+		t.Errorf("my-function:GREEN after its 40s = %s, want READY", got.Status)
+	}
+	if got := mustGet(ctx, t, f.client, "orders-worker", "live"); got.Status != types.ProvisionedConcurrencyStatusEnumInProgress {
+		t.Errorf("orders-worker:live after 40s = %s, want IN_PROGRESS until the world's %s", got.Status, readyAfter)
+	}
+}
+
+func TestFunctionReadyAfterMustBeADuration(t *testing.T) {
+	cfg := testConfig(clock.NewFake(start))
+	cfg.Functions[0].ReadyAfter = "soon"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `readyAfter "soon"`) {
+		t.Errorf("Validate = %v, want the bad readyAfter named", err)
 	}
 }

@@ -61,6 +61,10 @@ type Function struct {
 	InitFailureVersions []string `json:"initFailureVersions"`
 	// ProvisionedConcurrency seeds READY configurations, qualifier → value.
 	ProvisionedConcurrency map[string]int `json:"provisionedConcurrency,omitempty"`
+	// ReadyAfter, a Go duration ("90s"), is how long this function's
+	// configurations stay IN_PROGRESS, in place of the world's; real
+	// allocations take from under a minute to several.
+	ReadyAfter string `json:"readyAfter,omitempty"`
 }
 
 const (
@@ -89,6 +93,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("function %q: listed twice", f.Name)
 		}
 		seen[f.Name] = true
+		if f.ReadyAfter != "" {
+			if d, err := time.ParseDuration(f.ReadyAfter); err != nil || d < 0 {
+				return fmt.Errorf("function %q: readyAfter %q is not a duration ≥ 0 such as \"90s\"", f.Name, f.ReadyAfter)
+			}
+		}
 		for _, v := range f.Versions {
 			if !versionPattern.MatchString(v) {
 				return fmt.Errorf("function %q: version %q is not a published version number", f.Name, v)
@@ -162,6 +171,8 @@ type function struct {
 	aliases     map[string]*alias
 	reserved    *int
 	initFailure map[string]bool
+	// readyAfter is how long its configurations stay IN_PROGRESS.
+	readyAfter time.Duration
 	// pc holds the provisioned-concurrency configurations by qualifier
 	// (alias name or version number).
 	pc map[string]*provisioned
@@ -230,6 +241,10 @@ func newState(cfg Config) *state {
 		}
 		for _, v := range fc.InitFailureVersions {
 			f.initFailure[v] = true
+		}
+		f.readyAfter = st.readyAfter
+		if d, err := time.ParseDuration(fc.ReadyAfter); err == nil && d >= 0 {
+			f.readyAfter = d
 		}
 		for name, v := range fc.Aliases {
 			f.aliases[name] = &alias{name: name, version: v, revisionID: st.nextRevisionID()}
