@@ -28,14 +28,13 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it inte
 	var (
 		wg                 sync.WaitGroup
 		src                provision.Status
-		unreserved         int64
 		srcErr, accountErr error
 	)
 	if mirror {
 		wg.Go(func() { src, srcErr = h.control.Get(ctx, fn, it.From) })
 	}
 	if !removing {
-		wg.Go(func() { unreserved, accountErr = h.unreservedConcurrency(ctx, inv) })
+		wg.Go(func() { _, accountErr = h.unreservedConcurrency(ctx, inv) })
 	}
 	target, err := h.control.Get(ctx, fn, q)
 	wg.Wait()
@@ -74,16 +73,9 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it inte
 		n := target.Requested
 		in.Mirror, in.From = &n, q
 	}
-	if !removing {
-		in.Limits.Unreserved = &unreserved
-	}
-	d := derive.Decide(in)
-	if (d.Action == derive.ActionPut || d.Action == derive.ActionReject) && slices.Contains(d.ClampedBy, derive.ClampUnreserved) {
-		// The account-wide guardrail does not bind a function with its own
-		// reservation: look that up before clamping.
-		if d, err = h.withReservation(ctx, inv, it, in); err != nil {
-			return h.failed(it, nil, err)
-		}
+	d, claimed, err := h.decide(ctx, inv, it, in, target, removing, dryRun)
+	if err != nil {
+		return h.failed(it, nil, err)
 	}
 
 	c := h.newChange(r, it, d, target)
@@ -118,6 +110,10 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it inte
 	}
 
 	st, err := h.control.Put(ctx, fn, q, d.Value)
+	if err != nil {
+		inv.adjustUnreserved(fn, -claimed)
+		claimed = 0
+	}
 	if provision.IsReservationLimit(err) {
 		if d, err = h.withReservation(ctx, inv, it, in); err == nil {
 			c = h.newChange(r, it, d, target)
@@ -139,14 +135,45 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it inte
 		}
 		return msgs, nil, terr
 	}
-	inv.adjustUnreserved(fn, d.Value-target.Requested)
+	if claimed == 0 {
+		inv.adjustUnreserved(fn, d.Value-target.Requested)
+	}
 	c.observed = st
 	m := h.decided(c, results.OutcomeApplied, d.Reason)
 	if !it.Wait {
 		return []results.Message{m}, nil, nil
 	}
-	c.next = h.now().Add(h.pollEvery)
+	c.next = h.now().Add(h.firstRead())
 	return []results.Message{m}, c, nil
+}
+
+// decide derives the decision for in. Derivations that spend the
+// account's headroom are taken one at a time, and what a Put will take is
+// claimed before it is sent (claimed, to give back if it fails), so that
+// intents applied at once cannot together take more than the account has.
+func (h *Handler) decide(ctx context.Context, inv *invocation, it intent.Intent, in derive.Input, target provision.Status, removing, dryRun bool) (derive.Decision, int64, error) {
+	if removing {
+		return derive.Decide(in), 0, nil
+	}
+	inv.headroom.Lock()
+	defer inv.headroom.Unlock()
+	n := inv.cachedUnreserved()
+	in.Limits.Unreserved = &n
+	d := derive.Decide(in)
+	if (d.Action == derive.ActionPut || d.Action == derive.ActionReject) && slices.Contains(d.ClampedBy, derive.ClampUnreserved) {
+		// The account-wide guardrail does not bind a function with its own
+		// reservation: look that up before clamping.
+		var err error
+		if d, err = h.withReservation(ctx, inv, it, in); err != nil {
+			return derive.Decision{}, 0, err
+		}
+	}
+	if d.Action != derive.ActionPut || dryRun {
+		return d, 0, nil
+	}
+	claimed := d.Value - target.Requested
+	inv.adjustUnreserved(it.Function.String(), claimed)
+	return d, claimed, nil
 }
 
 // withReservation re-derives with the function's reserved concurrency, if

@@ -25,6 +25,10 @@ type change struct {
 	value int64
 	// observed is what AWS last answered for the target.
 	observed provision.Status
+	// from is the outgoing qualifier as read with the target, when
+	// fromRead.
+	from     provision.Status
+	fromRead bool
 
 	started, deadline time.Time
 	attempt           int

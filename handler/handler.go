@@ -228,6 +228,10 @@ type invocation struct {
 	// start is when the invocation began: its WAIT_SECONDS run from here.
 	start time.Time
 
+	// headroom serialises the derivations that spend the account's
+	// unreserved concurrency.
+	headroom sync.Mutex
+
 	mu          sync.Mutex
 	unreserved  *int64
 	reservation map[string]reservation
@@ -264,6 +268,17 @@ func (h *Handler) unreservedConcurrency(ctx context.Context, inv *invocation) (i
 	}
 	inv.unreserved = &n
 	return n, nil
+}
+
+// cachedUnreserved is the account's unreserved concurrency as this
+// invocation last knew it (after unreservedConcurrency read it).
+func (inv *invocation) cachedUnreserved() int64 {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if inv.unreserved == nil {
+		return 0
+	}
+	return *inv.unreserved
 }
 
 // adjustUnreserved keeps the cached account figure true after this

@@ -20,6 +20,15 @@ import (
 // targets of one function due together share one List call.
 const pollEvery = 5 * time.Second
 
+// firstRead is how long after a Put the target is first read: allocation
+// takes a minute or more in AWS, and a Put that cannot succeed fails at
+// once, so the first reads would only spend the quota.
+func (h *Handler) firstRead() time.Duration { return 2 * h.pollEvery }
+
+// followUpLead is how much earlier than its next read a follow-up is
+// delivered.
+const followUpLead = 2 * time.Second
+
 // track follows every change until it ends or the invocation's WAIT_SECONDS
 // budget is spent, publishing each result as soon as it is known and
 // releasing each outgoing qualifier once its own target is READY, then
@@ -129,15 +138,21 @@ func (h *Handler) readAll(ctx context.Context, cs []*change) []pending {
 	fn := cs[0].it.Function.String()
 	statuses := make([]provision.Status, len(cs))
 	errs := make([]error, len(cs))
-	if len(cs) == 1 {
+	if len(cs) == 1 && !releasing(cs[0]) {
 		statuses[0], errs[0] = h.control.Get(ctx, fn, cs[0].it.Qualifier)
 	} else {
+		// One List reads every target of the function, and the outgoing
+		// qualifier a release will need, for the price of one Get.
 		configs, err := h.control.List(ctx, fn)
 		for i, c := range cs {
 			errs[i] = err
+			c.from, c.fromRead = provision.Status{}, err == nil && releasing(c)
 			for _, q := range configs {
-				if q.Qualifier == c.it.Qualifier {
+				switch q.Qualifier {
+				case c.it.Qualifier:
 					statuses[i] = q.Status
+				case c.it.From:
+					c.from = q.Status
 				}
 			}
 		}
@@ -149,6 +164,11 @@ func (h *Handler) readAll(ctx context.Context, cs []*change) []pending {
 		}
 	}
 	return out
+}
+
+// releasing reports whether c has a release plan still to carry out.
+func releasing(c *change) bool {
+	return c.it.From != "" && c.it.Release.Mode != intent.ReleaseNone
 }
 
 // advance moves c on by what one read of its target showed; ok reports a
@@ -250,10 +270,14 @@ func (h *Handler) releaseStep(ctx context.Context, inv *invocation, c *change) (
 // removed or lowered is decided from what AWS shows now, and never adds.
 func (h *Handler) release(ctx context.Context, inv *invocation, c *change) (results.Message, error) {
 	fn, from := c.it.Function.String(), c.it.From
-	prev, err := h.control.Get(ctx, fn, from)
-	if err != nil {
-		return results.Message{}, err
+	prev := c.from
+	if !c.fromRead {
+		var err error
+		if prev, err = h.control.Get(ctx, fn, from); err != nil {
+			return results.Message{}, err
+		}
 	}
+	c.fromRead = false // a release that fails reads it again
 	m := h.result(c.it, results.OutcomeReleased)
 	m.Qualifier = from
 	m.Previous = previousOf(prev)
@@ -348,7 +372,10 @@ func (h *Handler) sendFollowUp(ctx context.Context, cs []*change) error {
 	if err != nil {
 		return err
 	}
-	delay := max(due.Sub(h.now()), 0)
+	// Delivered a little early, so that the event source mapping's pickup
+	// (and batching window) does not make the next read late; the
+	// follow-up then waits out the rest within its invocation.
+	delay := max(due.Sub(h.now())-followUpLead, 0)
 	first := cs[0].it
 	// On a FIFO follow-up queue the group keeps one target's follow-ups in
 	// order, and the id deduplicates a follow-up written twice.

@@ -158,7 +158,7 @@ func Sleep(ctx context.Context, d time.Duration) error {
 func (c *Controller) do(ctx context.Context, op, function, qualifier string, call func(context.Context) error) error {
 	var weightsSince time.Time
 	for attempt := 0; ; attempt++ {
-		if err := c.limiter.Wait(ctx); err != nil {
+		if err := c.wait(ctx); err != nil {
 			return classify(op, function, qualifier, context.DeadlineExceeded)
 		}
 		c.calls.Add(1)
@@ -194,6 +194,29 @@ func (c *Controller) do(ctx context.Context, op, function, qualifier string, cal
 			return e
 		}
 	}
+}
+
+// wait takes one token of the rate limit, on the Controller's clock, so
+// that a simulated clock paces calls as the wall clock would.
+func (c *Controller) wait(ctx context.Context) error {
+	now := c.opts.Now()
+	r := c.limiter.ReserveN(now, 1)
+	if !r.OK() {
+		return errors.New("rate limit burst below 1")
+	}
+	delay := r.DelayFrom(now)
+	if delay <= 0 {
+		return nil
+	}
+	if deadline, ok := ctx.Deadline(); ok && now.Add(delay).After(deadline) {
+		r.CancelAt(now)
+		return context.DeadlineExceeded
+	}
+	if err := c.opts.Sleep(ctx, delay); err != nil {
+		r.CancelAt(now)
+		return err
+	}
+	return nil
 }
 
 // backoff is "full jitter" exponential backoff: uniform in [d/2, d] where d

@@ -34,7 +34,7 @@ func main() {
 }
 
 // figures in report order.
-var figures = []string{"coldstart", "size", "switch", "quota", "cpu", "rss"}
+var figures = []string{"coldstart", "size", "switch", "fifo", "lag", "chaos", "quota", "cpu", "rss"}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -43,6 +43,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runs := flags.Int("runs", 31, "cold-start runs of each binary, alternating (at least 15)")
 	switchReps := flags.Int("switch-reps", 5, "repetitions of the 10-switch batch and of its sequential reference")
 	intents := flags.Int("quota-intents", 200, "intents of the control-plane quota figure")
+	lagTargets := flags.Int("lag-targets", 50, "targets of the READY-detection lag figure")
+	chaosIntents := flags.Int("chaos-intents", 300, "intents of the FIFO chaos figure")
 	envs := flags.Int("quota-envs", 2, "concurrent execution environments of the control-plane quota figure")
 	count := flags.Int("count", 6, "go test -count of the CPU and allocation benchmarks")
 	rssRecords := flags.Int("rss-records", 1000, "records of the peak-RSS batch")
@@ -96,6 +98,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if selected("switch") {
 		logf("switch batch: 10 alias switches, 50 ms per API call, %d repetitions", *switchReps)
 		rep.Rows = append(rep.Rows, switchRows(ctx, *switchReps, logf)...)
+	}
+	if selected("fifo") {
+		logf("fifo: a FIFO batch of 10 switches, readyAfter 60 s, WAIT_SECONDS 20, on the emulator's clock")
+		rep.Rows = append(rep.Rows, fifoRows(ctx, logf)...)
+	}
+	if selected("lag") {
+		logf("lag: %d targets with allocations of 30 s to 15 min, on the emulator's clock (a few seconds)", *lagTargets)
+		rep.Rows = append(rep.Rows, lagRows(ctx, *lagTargets, logf)...)
+	}
+	if selected("chaos") {
+		logf("chaos: %d intents through a FIFO input queue under faults (about a minute)", *chaosIntents)
+		rep.Rows = append(rep.Rows, chaosRows(ctx, root, *chaosIntents, logf)...)
 	}
 	if selected("quota") {
 		logf("quota: %d intents against 15 requests/s (about %d s)", *intents, (2*(*intents)+(*intents)/10)/15)
