@@ -85,3 +85,37 @@ func TestReservedFunctionDoesNotSpendAccountHeadroom(t *testing.T) {
 		t.Errorf("my-function:GREEN = %d, want 10: the reserved function's 40 must not count against the account", st.Requested)
 	}
 }
+
+// TestConcurrentIntentsShareTheHeadroom: intents for different functions
+// are applied at once, yet together they never take more than the
+// account's headroom: each claims its share before its Put, so the last
+// ones are lowered or rejected rather than FAILED by AWS.
+func TestConcurrentIntentsShareTheHeadroom(t *testing.T) {
+	// 200 in all, 85 held or reserved: 15 above the minimum of 100.
+	e := newEnv(t, withWorld(func(w *localaws.World) { w.ConcurrentExecutions = 200 }))
+	resp, err := e.invokeWithin(invocationBudget, sqsEvent(t, "prewarm-events",
+		`{"functionName":"my-function","to":"GREEN","concurrency":6,"wait":false}`,
+		`{"functionName":"checkout-api","to":"GREEN","concurrency":6,"wait":false}`,
+		`{"functionName":"broken-function","to":"BLUE","concurrency":11,"wait":false}`,
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed := batchResponse(t, resp); len(failed) != 0 {
+		t.Fatalf("batchItemFailures = %v", failed)
+	}
+	var total int64
+	for _, m := range e.drain("prewarm-results") {
+		if m.Outcome == results.OutcomeFailed {
+			t.Errorf("%s:%s FAILED (%s): the intents together asked AWS for more than the account has", m.FunctionName, m.Qualifier, m.Reason)
+		}
+	}
+	for _, q := range []struct{ fn, q string }{{"my-function", "GREEN"}, {"checkout-api", "GREEN"}} {
+		total += e.pc(q.fn, q.q).Requested
+	}
+	// broken-function:BLUE held 5 before; what it gained counts too.
+	total += e.pc("broken-function", "BLUE").Requested - 5
+	if total > 15 {
+		t.Errorf("the three intents took %d, more than the 15 of headroom", total)
+	}
+}
