@@ -253,6 +253,11 @@ func (d *decoder) cloudTrail(detail object, envelopeID, account, region string) 
 	if r := detail.lenientStr("awsRegion"); r != "" {
 		region = r
 	}
+	if fn.AccountID == "" && account == "" && region != "" {
+		// A Region without an account cannot name a function: acting on the
+		// same name in prewarm's own Region would act on another function.
+		return Message{}, d.reject("CloudTrail %s names Region %s but no account: the function that moved cannot be told apart", EventNameUpdateAlias, quote(region))
+	}
 	if fn.AccountID == "" && account != "" {
 		if !validAccountID(account) {
 			return Message{}, d.reject("CloudTrail %s names account %s, which is not a 12-digit account id", EventNameUpdateAlias, quote(account))

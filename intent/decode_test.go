@@ -484,3 +484,18 @@ func TestRejectionError(t *testing.T) {
 		}
 	}
 }
+
+// TestCloudTrailRegionWithoutAccount: an UpdateAlias event that names a
+// Region but no account (neither in the detail nor the envelope) cannot
+// say which function moved; it is rejected rather than applied to the
+// same name in prewarm's own Region.
+func TestCloudTrailRegionWithoutAccount(t *testing.T) {
+	body := `{"version":"0","id":"ct-1","detail-type":"AWS API Call via CloudTrail","source":"aws.lambda","detail":` +
+		`{"eventSource":"lambda.amazonaws.com","eventName":"UpdateAlias20150331","awsRegion":"eu-west-1",` +
+		`"requestParameters":{"functionName":"checkout-api","name":"live","functionVersion":"3"}}}`
+	_, err := Decode([]byte(body), "msg-1", TriggerSQS)
+	var rej *Rejection
+	if !errors.As(err, &rej) || !strings.Contains(rej.Reason, "no account") || rej.FunctionName != "checkout-api" {
+		t.Fatalf("Decode = %v, want a rejection naming the missing account", err)
+	}
+}
