@@ -1,6 +1,8 @@
 package deploy
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -13,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/prewarm/prewarm/config"
+	"github.com/prewarm/prewarm/localaws"
 )
 
 // templatePath is prewarm's SAM template, relative to this package.
@@ -965,26 +968,79 @@ func TestSamconfigOverridesMatchTemplate(t *testing.T) {
 // loader: a default the loader rejects would fail every cold start after a deploy.
 func TestEnvironmentDefaultsLoad(t *testing.T) {
 	tmpl := loadTemplate(t)
-	vars := path(function(t, tmpl).Properties, "Environment", "Variables")
 	queueURL := "https://sqs.us-east-1.amazonaws.com/123456789012/prewarm-queue"
 
 	for name, params := range map[string]map[string]string{
 		"defaults":  nil,
 		"samconfig": samconfigOverrides(t, "default.deploy.parameters"),
 	} {
-		t.Run(name, func(t *testing.T) {
-			r := newResolver(t, tmpl, params)
-			env := map[string]string{"AWS_REGION": "us-east-1"}
-			for k, v := range r.resolve(vars).(map[string]any) {
-				if _, isRef := refOf(v); isRef {
-					v = queueURL // a resource: the queue's URL on deploy
+		for _, id := range functionIDs {
+			t.Run(name+"/"+id, func(t *testing.T) {
+				vars := path(functionByID(t, tmpl, id).Properties, "Environment", "Variables")
+				r := newResolver(t, tmpl, params)
+				env := map[string]string{"AWS_REGION": "us-east-1"}
+				for k, v := range r.resolve(vars).(map[string]any) {
+					if _, isRef := refOf(v); isRef {
+						v = queueURL // a resource: the queue's URL on deploy
+					}
+					env[k] = fmt.Sprint(v)
 				}
-				env[k] = fmt.Sprint(v)
+				if _, err := config.Load(func(k string) string { return env[k] }); err != nil {
+					t.Errorf("config.Load with %s's environment %v: %v", id, env, err)
+				}
+			})
+		}
+	}
+}
+
+// envFilePath is the --env-vars file of sam local invoke, keyed by function logical ID.
+const envFilePath = "../env.json"
+
+// TestEnvFile: sam local invoke --env-vars env.json only overrides the variables the template
+// declares, so env.json must name exactly those, for every function, and point them at the
+// local emulator as a container sees it (host.docker.internal) and at the emulator's queues.
+func TestEnvFile(t *testing.T) {
+	tmpl := loadTemplate(t)
+	data, err := os.ReadFile(envFilePath)
+	if err != nil {
+		t.Fatalf("read env.json: %v", err)
+	}
+	var file map[string]map[string]string
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&file); err != nil {
+		t.Fatalf("env.json is not {\"LogicalId\": {\"VARIABLE\": \"value\"}}: %v", err)
+	}
+	if diff := cmp.Diff(slices.Sorted(slices.Values(functionIDs)), slices.Sorted(maps.Keys(file))); diff != "" {
+		t.Errorf("env.json functions mismatch with the template's (-template +env.json):\n%s", diff)
+	}
+
+	world := localaws.DefaultWorld()
+	queues := map[string]bool{}
+	for _, q := range world.Queues {
+		queues[q.Name] = true
+	}
+	const endpoint = "http://host.docker.internal:4566"
+	for _, id := range functionIDs {
+		vars := file[id]
+		declared, _ := path(functionByID(t, tmpl, id).Properties, "Environment", "Variables").(map[string]any)
+		if diff := cmp.Diff(slices.Sorted(maps.Keys(declared)), slices.Sorted(maps.Keys(vars))); diff != "" {
+			t.Errorf("env.json %s variables mismatch with the template's (-template +env.json):\n%s", id, diff)
+		}
+		if got := vars["AWS_ENDPOINT_URL"]; got != endpoint {
+			t.Errorf("env.json %s AWS_ENDPOINT_URL = %q, want %q (the emulator seen from a container)", id, got, endpoint)
+		}
+		for _, name := range []string{"RESULTS_QUEUE_URL", "FOLLOWUP_QUEUE_URL"} {
+			queue, ok := strings.CutPrefix(vars[name], endpoint+"/"+world.AccountID+"/")
+			if !ok || !queues[queue] {
+				t.Errorf("env.json %s %s = %q, want %s/%s/<a queue of localaws/world.json>", id, name, vars[name], endpoint, world.AccountID)
 			}
-			if _, err := config.Load(func(k string) string { return env[k] }); err != nil {
-				t.Errorf("config.Load with the template's environment %v: %v", env, err)
-			}
-		})
+		}
+		env := maps.Clone(vars)
+		env["AWS_REGION"] = world.Region
+		if _, err := config.Load(func(k string) string { return env[k] }); err != nil {
+			t.Errorf("config.Load with env.json's %s: %v", id, err)
+		}
 	}
 }
 
@@ -994,8 +1050,12 @@ func TestEnvironmentDefaultsLoad(t *testing.T) {
 func TestControlPlaneBudgetFitsTheAccountQuota(t *testing.T) {
 	tmpl := loadTemplate(t)
 	rps := number(t, tmpl, tmpl.Parameters["ControlPlaneRPS"].Default)
-	envs := number(t, tmpl, tmpl.Parameters["ReservedConcurrency"].Default)
+	var envs float64
+	for _, id := range functionIDs {
+		envs += number(t, tmpl, functionByID(t, tmpl, id).Properties["ReservedConcurrentExecutions"])
+	}
 	if total := rps * envs; total >= 15 {
-		t.Errorf("ControlPlaneRPS %v x ReservedConcurrency %v = %v requests/s, not under the account's 15", rps, envs, total)
+		t.Errorf("ControlPlaneRPS %v x %v environments (the reserved concurrency of %v) = %v requests/s, not under the account's 15",
+			rps, envs, functionIDs, total)
 	}
 }
