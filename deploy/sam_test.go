@@ -703,6 +703,10 @@ var unscopedActions = map[string]bool{
 	// A job is named by its id in the request; CodePipeline checks it.
 	"codepipeline:PutJobSuccessResult": true,
 	"codepipeline:PutJobFailureResult": true,
+	// Read-only; the Service Authorization Reference gives them no resource type (unlike
+	// GetDeployment and PutLifecycleEventHookExecutionStatus: deploymentgroup).
+	"codedeploy:ListDeploymentTargets": true,
+	"codedeploy:GetDeploymentTarget":   true,
 }
 
 // permissions is what one function's role may do.
@@ -738,7 +742,9 @@ func TestIAMLeastPrivilege(t *testing.T) {
 				"sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
 				"logs:CreateLogStream", "logs:PutLogEvents",
 			))),
-			sendTargets: slices.Sorted(slices.Values([]string{"ResultsQueue", input})),
+			// The dead-letter queue is the on-failure destination of the asynchronous
+			// invocations of both functions, which Lambda sends with the function's role.
+			sendTargets: slices.Sorted(slices.Values([]string{"ResultsQueue", input, "DeadLetterQueue"})),
 			receives:    true,
 		},
 		hookFunctionID: {
@@ -750,8 +756,6 @@ func TestIAMLeastPrivilege(t *testing.T) {
 				"sqs:SendMessage",
 				"logs:CreateLogStream", "logs:PutLogEvents",
 			))),
-			// The dead-letter queue is the on-failure destination of its asynchronous
-			// invocations, which Lambda sends with the function's role.
 			sendTargets: slices.Sorted(slices.Values([]string{"ResultsQueue", input, "DeadLetterQueue"})),
 		},
 	}
@@ -879,16 +883,33 @@ func TestHookFunction(t *testing.T) {
 		t.Errorf("FunctionName may have %d characters: CodeDeployHook_ + it exceeds Lambda's 64", n)
 	}
 
-	if got := number(t, tmpl, path(hook, "EventInvokeConfig", "MaximumRetryAttempts")); got < 1 || got > 2 {
-		t.Errorf("%s MaximumRetryAttempts = %v, want 1..2 (prewarm answers a hook once, so retries are safe)", hookFunctionID, got)
-	}
-	if got := number(t, tmpl, path(hook, "EventInvokeConfig", "MaximumEventAgeInSeconds")); got > 3600 {
-		t.Errorf("%s MaximumEventAgeInSeconds = %v, want at most CodeDeploy's one-hour hook limit", hookFunctionID, got)
-	}
-	onFailure := path(hook, "EventInvokeConfig", "DestinationConfig", "OnFailure")
-	q, attr, ok := getAttOf(path(onFailure, "Destination"))
-	if path(onFailure, "Type") != "SQS" || !ok || attr != "Arn" || tmpl.Resources[q].Type != "AWS::SQS::Queue" {
-		t.Errorf("%s on-failure destination = %v, want an SQS queue of this template", hookFunctionID, onFailure)
+	// CodeDeploy invokes hooks asynchronously, CodePipeline its Lambda actions too: both
+	// functions retry (prewarm answers a hook or a job once, so retries are safe) and keep what
+	// fails every retry, in a queue of this template that the function's role may send to.
+	for _, id := range functionIDs {
+		config := path(functionByID(t, tmpl, id).Properties, "EventInvokeConfig")
+		if got := number(t, tmpl, path(config, "MaximumRetryAttempts")); got < 1 || got > 2 {
+			t.Errorf("%s MaximumRetryAttempts = %v, want 1..2", id, got)
+		}
+		if got := number(t, tmpl, path(config, "MaximumEventAgeInSeconds")); got > 3600 {
+			t.Errorf("%s MaximumEventAgeInSeconds = %v, want at most CodeDeploy's one-hour hook limit", id, got)
+		}
+		onFailure := path(config, "DestinationConfig", "OnFailure")
+		q, attr, ok := getAttOf(path(onFailure, "Destination"))
+		if path(onFailure, "Type") != "SQS" || !ok || attr != "Arn" || tmpl.Resources[q].Type != "AWS::SQS::Queue" {
+			t.Errorf("%s on-failure destination = %v, want an SQS queue of this template", id, onFailure)
+			continue
+		}
+		var canSend bool
+		for _, s := range grants(t, tmpl, id) {
+			canSend = canSend || slices.Contains(s.actions, "sqs:SendMessage") && slices.ContainsFunc(s.resources, func(r any) bool {
+				res, _, _ := getAttOf(r)
+				return res == q
+			})
+		}
+		if !canSend {
+			t.Errorf("%s's role may not send to its on-failure destination %s: Lambda sends it with that role", id, q)
+		}
 	}
 
 	p := tmpl.Parameters["HookRelease"]
