@@ -861,13 +861,13 @@ func TestIAMLeastPrivilege(t *testing.T) {
 // hooks asynchronously, so what fails every retry must land somewhere visible.
 func TestHookFunction(t *testing.T) {
 	tmpl := loadTemplate(t)
-	main := newResolver(t, tmpl, nil).properties(functionID)
+	resolved := newResolver(t, tmpl, nil).properties(functionID)
 	hook := tmpl.Resources[hookFunctionID].Properties
 
 	if got, _ := refOf(function(t, tmpl).Properties["FunctionName"]); got != "FunctionName" {
 		t.Errorf("%s FunctionName = %v, want !Ref FunctionName", functionID, function(t, tmpl).Properties["FunctionName"])
 	}
-	if got := main["FunctionName"]; got != "prewarm" {
+	if got := resolved["FunctionName"]; got != "prewarm" {
 		t.Errorf("%s is named %v by default, want prewarm (the README's aws lambda invoke)", functionID, got)
 	}
 	name, ok := subOf(hook["FunctionName"])
