@@ -27,7 +27,7 @@ CHAOS_INTENTS ?= 10000
 # The race detector needs cgo (a C compiler); without one the tests run without it.
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && echo -race)
 
-.PHONY: all build build-PrewarmFunction test demo emulator invoke bench lint chaos fuzz clean
+.PHONY: all build build-PrewarmFunction build-CodeDeployHookFunction test demo emulator invoke bench lint chaos fuzz clean
 
 all: build
 
@@ -36,6 +36,11 @@ build:
 
 # sam build (Metadata: BuildMethod: makefile on PrewarmFunction) runs this with ARTIFACTS_DIR set.
 build-PrewarmFunction:
+	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set; sam build sets it))
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/prewarm
+
+# The CodeDeploy hook function (CodeDeployHookFunction) runs the same bootstrap.
+build-CodeDeployHookFunction:
 	$(if $(ARTIFACTS_DIR),,$(error ARTIFACTS_DIR is not set; sam build sets it))
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./cmd/prewarm
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// TestMakeBuildFunction runs what `sam build` runs for the function (BuildMethod: makefile)
+// TestMakeBuildFunction runs what `sam build` runs for each function (BuildMethod: makefile)
 // and checks that it leaves a static, stripped linux/arm64 bootstrap in ARTIFACTS_DIR.
 func TestMakeBuildFunction(t *testing.T) {
 	if testing.Short() {
@@ -21,19 +21,29 @@ func TestMakeBuildFunction(t *testing.T) {
 	if err != nil {
 		t.Fatalf("make is not installed: %v", err)
 	}
-	fn := function(t, loadTemplate(t))
-	if fn.Metadata["BuildMethod"] != "makefile" {
-		t.Fatalf("%s BuildMethod = %v, want makefile", functionID, fn.Metadata["BuildMethod"])
+	tmpl := loadTemplate(t)
+	for _, id := range functionIDs {
+		t.Run(id, func(t *testing.T) {
+			fn := functionByID(t, tmpl, id)
+			if fn.Metadata["BuildMethod"] != "makefile" {
+				t.Fatalf("%s BuildMethod = %v, want makefile", id, fn.Metadata["BuildMethod"])
+			}
+			artifacts := t.TempDir()
+			cmd := exec.Command(makePath, "build-"+id, "ARTIFACTS_DIR="+artifacts)
+			cmd.Dir = ".."
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("make build-%s: %v\n%s", id, err, out)
+			}
+			checkBootstrap(t, filepath.Join(artifacts, "bootstrap"))
+		})
 	}
+}
 
-	artifacts := t.TempDir()
-	cmd := exec.Command(makePath, "build-"+functionID, "ARTIFACTS_DIR="+artifacts)
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("make build-%s: %v\n%s", functionID, err, out)
-	}
+// checkBootstrap checks that the file is a static, stripped linux/arm64 executable.
+func checkBootstrap(t *testing.T, path string) {
+	t.Helper()
 
-	f, err := elf.Open(filepath.Join(artifacts, "bootstrap"))
+	f, err := elf.Open(path)
 	if err != nil {
 		t.Fatalf("open bootstrap: %v", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,17 +40,28 @@ func TestTemplateMatchesSAMSchema(t *testing.T) {
 		t.Fatalf("compile SAM schema: %v", err)
 	}
 
+	for _, p := range append([]string{templatePath}, exampleTemplates(t)...) {
+		tmpl, err := Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		js, err := tmpl.JSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
+		if err != nil {
+			t.Fatalf("decode %s as JSON: %v", p, err)
+		}
+		if err := schema.Validate(doc); err != nil {
+			t.Errorf("%s does not match the SAM schema:\n%v", p, err)
+		}
+	}
+
 	tmpl := loadTemplate(t)
 	js, err := tmpl.JSON()
 	if err != nil {
 		t.Fatal(err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(js))
-	if err != nil {
-		t.Fatalf("decode template JSON: %v", err)
-	}
-	if err := schema.Validate(doc); err != nil {
-		t.Errorf("template.yaml does not match the SAM schema:\n%v", err)
 	}
 
 	// The check must be able to fail: a misspelt property of the SQS event is rejected.
@@ -108,10 +120,29 @@ func TestCFNLintClean(t *testing.T) {
 	if err != nil {
 		t.Skip("cfn-lint is not installed (pip install cfn-lint); the template lint check is skipped")
 	}
-	cmd := exec.Command(cfnLint, "--", "template.yaml")
+	files := []string{"template.yaml"}
+	for _, p := range exampleTemplates(t) {
+		files = append(files, filepath.Join("examples", filepath.Base(p)))
+	}
+	cmd := exec.Command(cfnLint, append([]string{"--"}, files...)...)
 	cmd.Dir = ".."
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "" {
-		t.Errorf("cfn-lint template.yaml: %v\n%s", err, out)
+		t.Errorf("cfn-lint %s: %v\n%s", strings.Join(files, " "), err, out)
 	}
+}
+
+// examplesGlob is the example templates beside prewarm's, linted and schema-checked like it.
+const examplesGlob = "../examples/*.yaml"
+
+func exampleTemplates(t *testing.T) []string {
+	t.Helper()
+	paths, err := filepath.Glob(examplesGlob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Fatalf("no example templates match %s", examplesGlob)
+	}
+	return paths
 }

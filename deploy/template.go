@@ -41,6 +41,9 @@ type Parameter struct {
 	AllowedValues []any `json:"AllowedValues"`
 	// AllowedPattern is the regular expression a String value must match, when restricted.
 	AllowedPattern string `json:"AllowedPattern"`
+	// MinValue and MaxValue bound a Number value, when restricted: numbers, nil when unset.
+	MinValue any `json:"MinValue"`
+	MaxValue any `json:"MaxValue"`
 	// Description is the text shown by sam deploy --guided and the console.
 	Description string `json:"Description"`
 }
