@@ -163,7 +163,7 @@ func (q *queue) validate(p sendParams) *apiError {
 		return missingParameter("MessageBody")
 	}
 	if bad, ok := invalidCharacter(*p.body); ok {
-		return &apiError{status: 400, shape: "InvalidMessageContents", message: fmt.Sprintf(
+		return &apiError{Status: 400, Code: "InvalidMessageContents", Message: fmt.Sprintf(
 			"Invalid binary character '#x%X' was found in the message body, the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF", bad)}
 	}
 	size := len(*p.body)
