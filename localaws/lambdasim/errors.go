@@ -32,6 +32,7 @@ const (
 	msgQualifierMismatch = "The derived qualifier from the function name does not match the specified qualifier."
 	msgRevisionMismatch  = "The Revision Id provided does not match the latest Revision Id. Call the GetAlias API to retrieve the latest Revision Id"
 	msgServiceError      = "An internal error occurred. Please try again later."
+	msgUnqualifiedOnly   = "This operation is permitted on Lambda functions only. Aliases and versions do not support this operation. Please specify either a function name or an unqualified function ARN."
 )
 
 func errValidation(msg string) *Error {

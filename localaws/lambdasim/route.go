@@ -237,8 +237,8 @@ func describeJSONError(err error) string {
 
 // functionAndQualifier resolves the FunctionName label (name, full or
 // partial ARN, optionally qualified) and the Qualifier query parameter.
-func (req *request) functionAndQualifier() (string, string, *Error) {
-	fn, arnQualifier, err := parseFunctionName(req.function)
+func (st *state) functionAndQualifier(req *request) (string, string, *Error) {
+	fn, arnQualifier, err := st.parseFunctionName(req.function)
 	if err != nil {
 		return "", "", err
 	}
@@ -257,6 +257,20 @@ func (req *request) functionAndQualifier() (string, string, *Error) {
 	}
 	if !qualifierPattern.MatchString(q) {
 		return "", "", errValidationf("Value '%s' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", q, qualifierRegex)
+	}
+	return fn, q, nil
+}
+
+// parseFunctionName is the package-level parseFunctionName, refusing as AWS
+// does an ARN of a function in another Region: this account's control
+// plane answers only for its own Region.
+func (st *state) parseFunctionName(s string) (string, string, *Error) {
+	fn, q, err := parseFunctionName(s)
+	if err != nil {
+		return "", "", err
+	}
+	if parts := strings.Split(s, ":"); len(parts) >= 4 && parts[0] == "arn" && parts[3] != "" && parts[3] != st.region {
+		return "", "", errNotFound(fmt.Sprintf("Functions from '%s' are not reachable in this region ('%s')", parts[3], st.region))
 	}
 	return fn, q, nil
 }

@@ -106,6 +106,10 @@ func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queue
 		if err != nil {
 			return nil, invalidValue("FifoQueue", v, "Invalid value for the parameter FifoQueue.")
 		}
+		// A standard queue has no FifoQueue attribute, not even "false".
+		if !b {
+			return nil, invalidAttributeName("FifoQueue")
+		}
 		fifo = b
 	}
 	if !validQueueName(name, fifo) {
@@ -118,9 +122,6 @@ func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queue
 		for k, v := range in.Attributes {
 			got, known := existing.attribute(k, now)
 			want, err := normalizeAttribute(k, v)
-			if k == "FifoQueue" && !existing.fifo && want == "false" {
-				continue
-			}
 			if err != nil || !known || got != want {
 				return nil, &apiError{Status: http.StatusBadRequest, Code: "QueueNameExists", QueryCode: "QueueAlreadyExists",
 					Message: "A queue already exists with the same name and a different value for attribute " + k}
@@ -359,7 +360,14 @@ func (s *Service) applyAttributes(q *queue, attrs map[string]string, creating bo
 				return err
 			}
 			sets = append(sets, func() { q.redrive = p })
-		case "Policy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "RedriveAllowPolicy", "SqsManagedSseEnabled":
+		case "Policy", "KmsMasterKeyId":
+			// An empty value removes the attribute.
+			if v == "" {
+				sets = append(sets, func() { delete(q.extra, name) })
+				continue
+			}
+			sets = append(sets, func() { q.extra[name] = v })
+		case "KmsDataKeyReusePeriodSeconds", "RedriveAllowPolicy", "SqsManagedSseEnabled":
 			sets = append(sets, func() { q.extra[name] = v })
 		default:
 			return invalidAttributeName(name)
@@ -496,10 +504,12 @@ func (s *Service) sendMessageBatch(ctx context.Context, in *sendMessageBatchInpu
 	out := &sendBatchOutput{Successful: []sendResult{}, Failed: []batchError{}}
 	err := s.withQueue(in.QueueURL, func(q *queue) *apiError {
 		if q.fifo {
-			// A FIFO batch missing a group or deduplication id fails as a whole.
+			// A FIFO batch missing a group or deduplication id fails as a
+			// whole; a missing group id is InvalidParameterValue here, not
+			// the MissingParameter of SendMessage.
 			for _, e := range in.Entries {
 				if e.MessageGroupID == nil || *e.MessageGroupID == "" {
-					return missingParameter("MessageGroupId")
+					return invalidParameter("The request must contain the parameter MessageGroupId.")
 				}
 				if e.MessageDeduplicationID == nil && !q.contentDedup {
 					return invalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
@@ -600,6 +610,9 @@ func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (
 	}
 }
 
+// purgeInterval is how often SQS lets a queue be purged.
+const purgeInterval = 60 * time.Second
+
 // selection is which attributes a ReceiveMessage asked for.
 type selection struct {
 	allSystem bool
@@ -617,12 +630,14 @@ func newSelection(system, user []string) selection {
 		}
 		sel.system[n] = true
 	}
+	// MessageAttributeNames: "All", ".*" and "*" select every attribute,
+	// "Prefix.*" those whose names start with Prefix.
 	for _, n := range user {
 		switch {
-		case n == "All" || n == ".*":
+		case n == "All" || n == ".*" || n == "*":
 			sel.allUser = true
 		case strings.HasSuffix(n, ".*"):
-			sel.prefixes = append(sel.prefixes, strings.TrimSuffix(n, "*"))
+			sel.prefixes = append(sel.prefixes, strings.TrimSuffix(n, ".*"))
 		default:
 			sel.user[n] = true
 		}
@@ -700,7 +715,7 @@ func (s *Service) deleteMessage(_ context.Context, in *deleteMessageInput) (*emp
 		if in.ReceiptHandle == nil {
 			return missingParameter("ReceiptHandle")
 		}
-		return s.deleteByReceipt(q, *in.ReceiptHandle)
+		return s.deleteByReceipt(q, *in.ReceiptHandle, s.clock.Now())
 	})
 }
 
@@ -746,8 +761,8 @@ func (s *Service) eachBatchEntry(in *batchInput, entryType string,
 }
 
 func (s *Service) deleteMessageBatch(_ context.Context, in *batchInput) (*batchOutput, *apiError) {
-	return s.eachBatchEntry(in, "DeleteMessageBatchRequestEntry", func(q *queue, e batchEntry, _ time.Time) *apiError {
-		return s.deleteByReceipt(q, *e.ReceiptHandle)
+	return s.eachBatchEntry(in, "DeleteMessageBatchRequestEntry", func(q *queue, e batchEntry, now time.Time) *apiError {
+		return s.deleteByReceipt(q, *e.ReceiptHandle, now)
 	})
 }
 
@@ -773,6 +788,11 @@ func (s *Service) changeMessageVisibilityBatch(_ context.Context, in *batchInput
 
 func (s *Service) purgeQueue(_ context.Context, in *queueURLInput) (*empty, *apiError) {
 	return nil, s.withQueue(in.QueueURL, func(q *queue) *apiError {
+		now := s.clock.Now()
+		if !q.lastPurge.IsZero() && now.Sub(q.lastPurge) < purgeInterval {
+			return purgeInProgress(q.name)
+		}
+		q.lastPurge = now
 		clear(q.messages)
 		q.messages = q.messages[:0]
 		q.notify()

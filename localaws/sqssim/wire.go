@@ -28,8 +28,11 @@ func queueDoesNotExist() *apiError {
 		QueryCode: "AWS.SimpleQueueService.NonExistentQueue", Message: "The specified queue does not exist."}
 }
 
+// invalidParameter is SQS's InvalidParameterValue: the JSON protocol names
+// its shape InvalidParameterValueException (SDKs other than Go report that
+// name), the query protocol InvalidParameterValue.
 func invalidParameter(format string, args ...any) *apiError {
-	return &apiError{Status: http.StatusBadRequest, Code: "InvalidParameterValue",
+	return &apiError{Status: http.StatusBadRequest, Code: "InvalidParameterValueException", QueryCode: "InvalidParameterValue",
 		Message: fmt.Sprintf(format, args...)}
 }
 
@@ -37,9 +40,16 @@ func invalidValue(param string, value any, reason string) *apiError {
 	return invalidParameter("Value %v for parameter %s is invalid. Reason: %s", value, param, reason)
 }
 
+// missingParameter is SQS's MissingParameter, whose JSON shape is
+// MissingRequiredParameterException.
 func missingParameter(name string) *apiError {
-	return &apiError{Status: http.StatusBadRequest, Code: "MissingParameter",
+	return &apiError{Status: http.StatusBadRequest, Code: "MissingRequiredParameterException", QueryCode: "MissingParameter",
 		Message: "The request must contain the parameter " + name + "."}
+}
+
+func purgeInProgress(queue string) *apiError {
+	return &apiError{Status: http.StatusForbidden, Code: "PurgeQueueInProgress", QueryCode: "AWS.SimpleQueueService.PurgeQueueInProgress",
+		Message: "Only one PurgeQueue operation on " + queue + " is allowed every 60 seconds."}
 }
 
 func invalidAttributeName(name string) *apiError {
