@@ -49,7 +49,7 @@ func services(env Env, rg *region) error {
 	rg.sqs = sqssim.New(env.World.sqsConfig(env.AccountID, env.Region, env.Clock))
 
 	rg.register(Registration{API: rg.sqs.API()})
-	rg.register(Registration{API: rg.lambda.API(), Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction"}})
+	rg.register(Registration{API: rg.lambda.API(), Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction", "Invoke"}})
 	return nil
 }
 
