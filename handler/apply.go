@@ -143,7 +143,7 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it inte
 	if !it.Wait {
 		return []results.Message{m}, nil, nil
 	}
-	c.next = h.now().Add(h.firstRead())
+	c.next = h.now().Add(h.pollEvery)
 	return []results.Message{m}, c, nil
 }
 

@@ -140,10 +140,14 @@ func (h *Handler) Invoke(ctx context.Context, payload json.RawMessage) (any, err
 	r := &record{index: 0, id: inv.requestID}
 	r.decode(payload, inv.requestID, intent.TriggerDirect)
 	h.process(ctx, inv, []*record{r}, false)
-	if r.failed {
-		return Response{Results: r.published}, fmt.Errorf("%w: %s", ErrRetry, r.failure)
+	published := r.published
+	if published == nil {
+		published = []results.Message{} // "results": [] when nothing was published, as a reconcile may
 	}
-	return Response{Results: r.published}, nil
+	if r.failed {
+		return Response{Results: published}, fmt.Errorf("%w: %s", ErrRetry, r.failure)
+	}
+	return Response{Results: published}, nil
 }
 
 // reportRetries emits the control-plane retries made since the last report,

@@ -164,7 +164,7 @@ func (h *Handler) sequences(inv *invocation, records []*record, fifo bool) [][]*
 }
 
 // runSequence handles one sequence's records in order.
-func (h *Handler) runSequence(ctx context.Context, inv *invocation, seq []*record, fifo bool, b *batch) {
+func (h *Handler) runSequence(ctx context.Context, inv *invocation, seq []*record, fifo bool, out *batch) {
 	// An intent overtaken by a later one for the same target in the same
 	// sequence waits: the later one wins unless its own derivation rejects
 	// it, and then the latest of the waiting ones is applied instead.
@@ -175,62 +175,88 @@ func (h *Handler) runSequence(ctx context.Context, inv *invocation, seq []*recor
 		}
 	}
 	waiting := map[string][]*record{}
-	for _, r := range seq {
-		if fifo {
-			if failed := h.firstFailed(seq, r); failed != nil {
-				r.fail("record %s before it in message group %s failed", failed.messageID, r.group)
-				continue
+	b := &batch{}
+	// From a FIFO queue, a record's results are published before the next
+	// record of its group is touched: a record that cannot publish stops
+	// its group there, and none after it has published anything.
+	flush := func() {
+		if !fifo {
+			return
+		}
+		for i, err := range h.publish(ctx, b.out) {
+			if err != nil {
+				p := b.out[i]
+				p.rec.fail("publish %s result for %s:%s: %v", p.msg.Outcome, p.msg.FunctionName, p.msg.Qualifier, err)
 			}
 		}
-		switch {
-		case r.rejection != nil:
-			b.add(r, []results.Message{h.rejected(r.rejection)})
-		case r.msg.Kind == intent.KindIntent:
-			it := r.msg.Intent
-			if reason, ok := h.allowed(inv, it); !ok {
-				b.add(r, []results.Message{h.reject(it, reason)})
-				continue
-			}
-			key := targetKey(h.functionKey(inv, it.Function), it.Qualifier)
-			if _, applicable := h.applicable(inv, r); !applicable {
-				h.applyWinner(ctx, inv, r, nil, b)
-				continue
-			}
-			if i, ok := last[key]; ok && i != r.index {
-				waiting[key] = append(waiting[key], r)
-				continue
-			}
-			h.applyWinner(ctx, inv, r, waiting[key], b)
-			delete(waiting, key)
-		case r.msg.Kind == intent.KindFollowUp:
-			for _, f := range r.msg.FollowUps {
-				if reason, ok := h.allowed(inv, f.Intent); !ok {
-					b.add(r, []results.Message{h.reject(f.Intent, reason)})
-					continue
-				}
-				c, reason := h.resume(r, f)
-				if c == nil {
-					b.add(r, []results.Message{h.reject(f.Intent, reason)})
-					continue
-				}
-				b.add(r, nil, c)
-			}
-		case r.msg.Kind == intent.KindReconcile:
-			msgs, cs := h.reconcile(ctx, inv, r)
-			b.mu.Lock()
-			b.out = append(b.out, msgs...)
-			b.changes = append(b.changes, cs...)
-			b.mu.Unlock()
-		default:
-			b.add(r, []results.Message{h.rejected(&intent.Rejection{Reason: "unrecognised message", ID: r.id})})
-		}
+		b.out = b.out[:0]
 	}
-	// Intents still waiting for one that a failure kept from being applied
-	// are handed back with it, so they are received again.
-	for _, rs := range waiting {
-		for _, r := range rs {
-			r.fail("the later intent for %s:%s in this batch was not applied", r.msg.Intent.Function.Name, r.msg.Intent.Qualifier)
+	for i, r := range seq {
+		if fifo && i > 0 && seq[i-1].isFailed() {
+			// The intents waiting for a later one that will not be applied
+			// now are applied themselves: they come before the failure.
+			for key, rs := range waiting {
+				h.applyWinner(ctx, inv, rs[len(rs)-1], rs[:len(rs)-1], b)
+				delete(waiting, key)
+			}
+			flush()
+			for _, rest := range seq[i:] {
+				rest.fail("record %s before it in message group %s failed", seq[i-1].messageID, rest.group)
+			}
+			break
 		}
+		h.runRecord(ctx, inv, r, last, waiting, b)
+		flush()
+	}
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	out.out = append(out.out, b.out...)
+	out.changes = append(out.changes, b.changes...)
+}
+
+// runRecord handles one record of a sequence.
+func (h *Handler) runRecord(ctx context.Context, inv *invocation, r *record, last map[string]int, waiting map[string][]*record, b *batch) {
+	switch {
+	case r.rejection != nil:
+		b.add(r, []results.Message{h.rejected(r.rejection)})
+	case r.msg.Kind == intent.KindIntent:
+		it := r.msg.Intent
+		if reason, ok := h.allowed(inv, it); !ok {
+			b.add(r, []results.Message{h.reject(it, reason)})
+			return
+		}
+		key := targetKey(h.functionKey(inv, it.Function), it.Qualifier)
+		if _, applicable := h.applicable(inv, r); !applicable {
+			h.applyWinner(ctx, inv, r, nil, b)
+			return
+		}
+		if i, ok := last[key]; ok && i != r.index {
+			waiting[key] = append(waiting[key], r)
+			return
+		}
+		h.applyWinner(ctx, inv, r, waiting[key], b)
+		delete(waiting, key)
+	case r.msg.Kind == intent.KindFollowUp:
+		for _, f := range r.msg.FollowUps {
+			if reason, ok := h.allowed(inv, f.Intent); !ok {
+				b.add(r, []results.Message{h.reject(f.Intent, reason)})
+				continue
+			}
+			c, reason := h.resume(r, f)
+			if c == nil {
+				b.add(r, []results.Message{h.reject(f.Intent, reason)})
+				continue
+			}
+			b.add(r, nil, c)
+		}
+	case r.msg.Kind == intent.KindReconcile:
+		msgs, cs := h.reconcile(ctx, inv, r)
+		b.mu.Lock()
+		b.out = append(b.out, msgs...)
+		b.changes = append(b.changes, cs...)
+		b.mu.Unlock()
+	default:
+		b.add(r, []results.Message{h.rejected(&intent.Rejection{Reason: "unrecognised message", ID: r.id})})
 	}
 }
 
@@ -270,19 +296,6 @@ func (h *Handler) applicable(inv *invocation, r *record) (intent.Intent, bool) {
 		return intent.Intent{}, false
 	}
 	return it, true
-}
-
-// firstFailed returns the first record before r in seq that failed.
-func (h *Handler) firstFailed(seq []*record, r *record) *record {
-	for _, o := range seq {
-		if o == r {
-			return nil
-		}
-		if o.isFailed() {
-			return o
-		}
-	}
-	return nil
 }
 
 // workContext bounds AWS work so that a margin remains before the

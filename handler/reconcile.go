@@ -209,7 +209,7 @@ func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, r *rec
 		c.observed = st
 		out = append(out, h.decided(c, results.OutcomeApplied, fmt.Sprintf("%d drifted outside policy (%s); brought back to %d", cfg.Requested, strings.Join(d.ClampedBy, ", "), d.Value)))
 		c.noFollowUp = true
-		c.next = h.now().Add(h.firstRead())
+		c.next = h.now().Add(h.pollEvery)
 		cs = append(cs, c)
 	}
 	return out, cs, nil

@@ -20,11 +20,6 @@ import (
 // targets of one function due together share one List call.
 const pollEvery = 5 * time.Second
 
-// firstRead is how long after a Put the target is first read: allocation
-// takes a minute or more in AWS, and a Put that cannot succeed fails at
-// once, so the first reads would only spend the quota.
-func (h *Handler) firstRead() time.Duration { return 2 * h.pollEvery }
-
 // followUpLead is how much earlier than its next read a follow-up is
 // delivered.
 const followUpLead = 2 * time.Second

@@ -442,10 +442,11 @@ func GroupID(m Message) string {
 func DeduplicationID(m Message) string {
 	outcome, status := m.Outcome, m.Status()
 	switch {
-	case outcome == OutcomeReleased:
-		// A release happens once per intent and outgoing qualifier; the
-		// status it saw (held before, gone on a repeat) must not make a
-		// redelivered release look new.
+	case outcome == OutcomeReleased, outcome == OutcomeDryRun, outcome == OutcomeRejected:
+		// A release happens once per intent and outgoing qualifier, and a
+		// dry run or a rejection is one decision per intent; the status they
+		// saw (held before, gone or READY on a repeat) must not make a
+		// redelivered one look new.
 		status = ""
 	case outcome == OutcomeUnchanged && status == StatusReady:
 		outcome = OutcomeReady

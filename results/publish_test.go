@@ -658,6 +658,20 @@ func TestDeduplicationID(t *testing.T) {
 	}
 }
 
+// TestDeduplicationIDOfADecision: a dry run or a rejection redelivered once
+// the target's status moved on restates the same decision.
+func TestDeduplicationIDOfADecision(t *testing.T) {
+	for _, outcome := range []Outcome{OutcomeDryRun, OutcomeRejected} {
+		first := Message{ID: "e-1", FunctionName: "my-function", Qualifier: "GREEN", Outcome: outcome,
+			Previous: &Previous{RequestedProvisionedConcurrentExecutions: 5, Status: StatusInProgress}}
+		again := first
+		again.Previous = &Previous{RequestedProvisionedConcurrentExecutions: 5, Status: StatusReady}
+		if DeduplicationID(first) != DeduplicationID(again) {
+			t.Errorf("%s: a redelivery seeing another status has another deduplication id", outcome)
+		}
+	}
+}
+
 func TestGroupID(t *testing.T) {
 	long := strings.Repeat("f", 64)
 	arn := "arn:aws:lambda:us-east-1:123456789012:function:" + long
