@@ -537,3 +537,19 @@ func TestRefusedCredentials(t *testing.T) {
 		})
 	}
 }
+
+// TestExitCodesDocumented keeps the README's table and the usage in step with the code.
+func TestExitCodesDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range []int{exitReady, exitFailed, exitTimedOut, exitRejected, exitCannot, exitUsage} {
+		if !strings.Contains(string(readme), fmt.Sprintf("\n| %d | ", code)) {
+			t.Errorf("README.md has no row for exit code %d", code)
+		}
+		if !strings.Contains(usage, fmt.Sprintf("\n  %-3d ", code)) {
+			t.Errorf("usage does not list exit code %d", code)
+		}
+	}
+}
