@@ -37,7 +37,6 @@ type intentFlags struct {
 	scale                 float64
 	release               string
 	noFollow, dryRun      bool
-	set                   map[string]bool
 }
 
 // optionalInt is an integer flag that knows whether it was given.
