@@ -33,7 +33,7 @@ type harness struct {
 	url   string
 }
 
-func newHarness(t *testing.T, opts localaws.Options) *harness {
+func newHarness(t testing.TB, opts localaws.Options) *harness {
 	t.Helper()
 	h := &harness{clock: clock.NewFake(start)}
 	if opts.Clock == nil {
@@ -52,7 +52,7 @@ func result(id, corr, qualifier string, outcome results.Outcome) results.Message
 }
 
 // publish sends each message to the results queue as prewarm does.
-func (h *harness) publish(t *testing.T, msgs ...results.Message) {
+func (h *harness) publish(t testing.TB, msgs ...results.Message) {
 	t.Helper()
 	for _, m := range msgs {
 		body, err := results.Marshal(m)
