@@ -118,6 +118,18 @@ func (c *command) run(ctx context.Context) int {
 	if err := c.loadAWS(ctx); err != nil {
 		return c.fail(err)
 	}
+	// Find the results queue before sending, so that run never sends what it cannot wait for.
+	var queue string
+	if c.waits() {
+		q, err := c.locate(ctx, c.resultsQueue, envResultsQueue, outputResultsQueue)
+		if err != nil {
+			return c.fail(err)
+		}
+		if q == "" {
+			return c.fail(usagef("no results queue: give --results-queue-url, $%s or --stack", envResultsQueue))
+		}
+		queue = q
+	}
 	if plan != nil {
 		if err := c.send(ctx, plan); err != nil {
 			return c.fail(err)
@@ -126,7 +138,7 @@ func (c *command) run(ctx context.Context) int {
 			return exitReady
 		}
 	}
-	return c.wait(ctx, started, plan)
+	return c.wait(ctx, started, queue, plan)
 }
 
 // loadAWS loads the SDK configuration and checks the credentials once, so that missing

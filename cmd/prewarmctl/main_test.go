@@ -144,6 +144,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"send", "--intent", `{"functionName":"f","to":"GREEN","correlationId":"a"}`, "--correlation-id", "b"}, "differs"},
 		{[]string{"wait", "--correlation-id", "x", "--timeout", "0s"}, "--timeout must be positive"},
 		{[]string{"wait", "--correlation-id", "x", "extra"}, `unexpected argument "extra"`},
+		{[]string{"run", "--prewarm-function", "prewarm", "--function", "f", "--to", "GREEN"}, "no results queue"},
 	} {
 		code, _, stderr := w.run(context.Background(), tt.args...)
 		if code != exitUsage || !strings.Contains(stderr, tt.want) {

@@ -26,15 +26,9 @@ type summary struct {
 	Seconds       float64         `json:"seconds"`
 }
 
-// wait reads the results of c.correlationID until the run is over and returns the exit code.
-func (c *command) wait(ctx context.Context, started time.Time, plan *sendPlan) int {
-	queue, err := c.locate(ctx, c.resultsQueue, envResultsQueue, outputResultsQueue)
-	if err != nil {
-		return c.fail(err)
-	}
-	if queue == "" {
-		return c.fail(usagef("no results queue: give --results-queue-url, $%s or --stack", envResultsQueue))
-	}
+// wait reads the results of c.correlationID from queue until the run is over and returns the
+// exit code.
+func (c *command) wait(ctx context.Context, started time.Time, queue string, plan *sendPlan) int {
 	expect := watch.Expect{Release: c.waitRelease, NoTracking: c.noTracking}
 	if plan != nil {
 		e := plan.expect()
