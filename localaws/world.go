@@ -14,7 +14,15 @@ import (
 	"github.com/prewarm/prewarm/localaws/sqssim"
 )
 
-// World seeds the emulated account: the JSON world file (SPEC §8).
+// World seeds the emulated account: the JSON world file (SPEC §8). Each
+// service seeded from the file owns its fields (Functions for Lambda,
+// Queues for SQS); a new service adds one field holding its own section,
+// e.g.
+//
+//	CodeDeploy codedeploysim.World `json:"codeDeploy,omitempty"`
+//
+// checks it in Validate and reads it from Env.World in services(). Other
+// accounts and Regions start from an empty World.
 type World struct {
 	AccountID            string `json:"accountId"`
 	Region               string `json:"region"`
@@ -121,11 +129,23 @@ func (w World) Validate() error {
 	if w.ConcurrentExecutions < 0 || w.MinimumUnreserved < 0 {
 		return errors.New("world: concurrentExecutions and minimumUnreserved must not be negative")
 	}
-	if err := w.lambdaConfig(nil).Validate(); err != nil {
+	id, region := w.account()
+	if err := w.lambdaConfig(id, region, nil).Validate(); err != nil {
 		return fmt.Errorf("world: %w", err)
 	}
-	if err := w.sqsConfig(nil).Validate(); err != nil {
+	if err := w.sqsConfig(id, region, nil).Validate(); err != nil {
 		return fmt.Errorf("world: %w", err)
+	}
+	// A redrive naming a queue the file does not define is most likely a
+	// typo; refuse it rather than create a dead-letter queue nobody reads.
+	queues := map[string]bool{}
+	for _, q := range w.Queues {
+		queues[q.Name] = true
+	}
+	for _, q := range w.Queues {
+		if r := q.Redrive; r != nil && !queues[r.DeadLetterQueue] {
+			return fmt.Errorf("world: queue %q: redrive to %q, which the world does not define", q.Name, r.DeadLetterQueue)
+		}
 	}
 	return nil
 }
@@ -134,6 +154,10 @@ const (
 	defaultAccountID = "123456789012"
 	defaultRegion    = "us-east-1"
 )
+
+// Home is the account and Region the world seeds, with the defaults
+// filled in.
+func (w World) Home() (accountID, region string) { return w.account() }
 
 func (w World) account() (string, string) {
 	id, region := w.AccountID, w.Region
@@ -146,8 +170,7 @@ func (w World) account() (string, string) {
 	return id, region
 }
 
-func (w World) lambdaConfig(clk clock.Clock) lambdasim.Config {
-	id, region := w.account()
+func (w World) lambdaConfig(id, region string, clk clock.Clock) lambdasim.Config {
 	return lambdasim.Config{
 		AccountID:            id,
 		Region:               region,
@@ -161,7 +184,6 @@ func (w World) lambdaConfig(clk clock.Clock) lambdasim.Config {
 	}
 }
 
-func (w World) sqsConfig(clk clock.Clock) sqssim.Config {
-	id, region := w.account()
+func (w World) sqsConfig(id, region string, clk clock.Clock) sqssim.Config {
 	return sqssim.Config{AccountID: id, Region: region, Queues: w.Queues, Clock: clk}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,7 +96,10 @@ func TestRunLoadsWorldAndFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	url, _, _ := startRun(t, "-world", p, "-throttle-rate", "GetAccountSettings=1", "-control-plane-rps", "0")
-	lc := lambdasvc.NewFromConfig(localaws.SDKConfig(url), func(o *lambdasvc.Options) { o.RetryMaxAttempts = 1 })
+	// The world's account lives in its own Region: a client signs for it.
+	cfg := localaws.SDKConfig(url)
+	cfg.Region = "eu-west-1"
+	lc := lambdasvc.NewFromConfig(cfg, func(o *lambdasvc.Options) { o.RetryMaxAttempts = 1 })
 	ctx := context.Background()
 	gf, err := lc.GetFunction(ctx, &lambdasvc.GetFunctionInput{FunctionName: aws.String("solo")})
 	if err != nil {
@@ -159,6 +163,9 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"bad latency", []string{"-latency", "soon"}},
 		{"bad esm", []string{"-esm", "no-url"}},
 		{"esm on unknown queue", []string{"-esm", "nope=http://127.0.0.1:1/"}},
+		{"bad invoke", []string{"-invoke", "my-function"}},
+		{"invoke of unknown function", []string{"-invoke", "nope=http://127.0.0.1:1/"}},
+		{"invoke URL not http", []string{"-invoke", "my-function=ftp://x/"}},
 		{"missing world", []string{"-world", filepath.Join(t.TempDir(), "missing.json")}},
 		{"extra argument", []string{"serve"}},
 	}
@@ -170,6 +177,71 @@ func TestRunRejectsBadFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestRunWiresInvoke(t *testing.T) {
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write([]byte(`{"got":` + string(b) + `}`))
+	}))
+	defer fn.Close()
+	url, _, _ := startRun(t, "-invoke", "my-function="+fn.URL)
+	lc := lambdasvc.NewFromConfig(localaws.SDKConfig(url))
+	out, err := lc.Invoke(context.Background(), &lambdasvc.InvokeInput{FunctionName: aws.String("my-function"), Qualifier: aws.String("BLUE"), Payload: []byte(`1`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out.Payload) != `{"got":1}` || aws.ToString(out.ExecutedVersion) != "1" {
+		t.Errorf("Invoke: %s, version %q", out.Payload, aws.ToString(out.ExecutedVersion))
+	}
+}
+
+func TestRunLogsRequests(t *testing.T) {
+	var stderr syncWriter
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log"}, noEnv, pw, &stderr)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() {
+		t.Fatal("no startup line")
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	url := regexp.MustCompile(`http://\S+`).FindString(sc.Text())
+	sqc := sqs.NewFromConfig(localaws.SDKConfig(url))
+	if _, err := sqc.GetQueueUrl(context.Background(), &sqs.GetQueueUrlInput{QueueName: aws.String("prewarm-results")}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := stderr.String(); !strings.Contains(got, `"operation":"GetQueueUrl"`) || !strings.Contains(got, `"status":200`) {
+		t.Errorf("stderr %q has no request line for GetQueueUrl", got)
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
 
 func TestPrintWorld(t *testing.T) {
