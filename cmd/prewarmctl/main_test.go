@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
-	"net/url"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -29,6 +29,7 @@ import (
 	"github.com/prewarm/prewarm/handler"
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/localaws/lambdasim"
 	"github.com/prewarm/prewarm/localaws/localawstest"
 	"github.com/prewarm/prewarm/results"
 )
@@ -364,7 +365,7 @@ type invocation struct {
 
 func (w *world) withLambda(t *testing.T, serve func(w http.ResponseWriter, kind string, payload []byte)) *lambdaFront {
 	front := &lambdaFront{serve: serve}
-	target, _ := url.Parse(w.base)
+	target, _ := neturl.Parse(w.base)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		name, ok := strings.CutPrefix(r.URL.Path, "/2015-03-31/functions/")
@@ -423,43 +424,76 @@ func TestSendFunctionError(t *testing.T) {
 	}
 }
 
-// TestRunEndToEnd runs prewarm itself behind lambda:Invoke: run sends a switch with a release
-// and waits through READY to RELEASED.
-func TestRunEndToEnd(t *testing.T) {
-	w := newWorld(t, localaws.Options{})
-	cfg, err := config.Load(func(k string) string {
-		return map[string]string{
-			"RESULTS_QUEUE_URL": w.queue("prewarm-results"),
-			"ALLOWED_FUNCTIONS": "my-function",
-			"WAIT_SECONDS":      "20",
-		}[k]
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := handler.FromConfig(cfg, localaws.SDKConfig(w.base), slog.New(slog.DiscardHandler), nil)
+// newWorldWithPrewarm is a world whose function prewarm runs prewarm's handler, configured for
+// the world's queues (env overriding), behind the emulator's lambda:Invoke: it plays the
+// Runtime Interface Emulator, with a 502 for a failed cold start as the RIE answers.
+func newWorldWithPrewarm(t *testing.T, env map[string]string) *world {
+	t.Helper()
+	w := &world{t: t, env: map[string]string{}, now: time.Now}
+	started := make(chan struct{}) // closed once w.base is set
 	var invokes sync.WaitGroup
-	t.Cleanup(invokes.Wait)
-	w.withLambda(t, func(rw http.ResponseWriter, kind string, payload []byte) {
-		invokes.Go(func() {
-			ctx := lambdacontext.NewContext(context.Background(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
-			ctx, cancel := context.WithTimeout(ctx, time.Minute)
-			defer cancel()
-			if _, err := lambda.NewHandler(h.Invoke).Invoke(ctx, payload); err != nil {
-				t.Errorf("prewarm: %v", err)
+	fn := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		invokes.Add(1)
+		defer invokes.Done()
+		<-started
+		payload, _ := io.ReadAll(r.Body)
+		cfg, err := config.Load(func(k string) string {
+			if v, ok := env[k]; ok {
+				return v
 			}
+			return map[string]string{
+				"RESULTS_QUEUE_URL": w.queue("prewarm-results"),
+				"ALLOWED_FUNCTIONS": "my-function,broken-function",
+				"WAIT_SECONDS":      "20",
+			}[k]
 		})
-		rw.WriteHeader(http.StatusAccepted)
-	})
+		if err != nil {
+			rw.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		h := handler.FromConfig(cfg, localaws.SDKConfig(w.base), slog.New(slog.DiscardHandler), nil)
+		ctx := lambdacontext.NewContext(r.Context(), &lambdacontext.LambdaContext{AwsRequestID: "req-1"})
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		out, err := lambda.NewHandler(h.Invoke).Invoke(ctx, payload)
+		if err != nil {
+			b, _ := json.Marshal(map[string]string{"errorType": "errorString", "errorMessage": err.Error()})
+			_, _ = rw.Write(b)
+			return
+		}
+		_, _ = rw.Write(out)
+	}))
+	t.Cleanup(func() { fn.Close(); invokes.Wait() })
+	wd := localaws.DefaultWorld()
+	wd.ReadyAfter = localaws.Duration(300 * time.Millisecond)
+	wd.Functions = append(wd.Functions, lambdasim.Function{Name: "prewarm", Versions: []string{"1"}, InvokeURL: fn.URL})
+	w.srv, w.base = localawstest.Start(t, wd, localaws.Options{})
+	w.endpoint = w.base
+	w.sqs = sqs.NewFromConfig(localaws.SDKConfig(w.base))
+	close(started)
+	return w
+}
+
+// TestRunEndToEnd runs prewarm itself behind the emulator's lambda:Invoke: run sends a switch
+// with a release and waits through READY to RELEASED, asynchronously and synchronously.
+func TestRunEndToEnd(t *testing.T) {
+	w := newWorldWithPrewarm(t, nil)
+	w.env[envFunction] = "prewarm"
+	w.env[envResultsQueue] = w.queue("prewarm-results")
 	w.publish(msg("someone-else", "GREEN", results.OutcomeApplied, ""))
-	code, stdout, stderr := w.run(timeout(t, 30*time.Second), "run", "--prewarm-function", "prewarm", "--results-queue-url", w.queue("prewarm-results"),
-		"--function", "my-function", "--from", "BLUE", "--to", "GREEN", "--release", "delete")
-	if code != exitReady {
-		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
-	}
-	for _, want := range []string{"my-function:GREEN APPLIED", "my-function:GREEN READY", "my-function:BLUE RELEASED", "released); exit 0"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+	for i, via := range []string{"event", "sync"} {
+		from, to := "BLUE", "GREEN"
+		if i == 1 {
+			from, to = "GREEN", "BLUE"
+		}
+		code, stdout, stderr := w.run(timeout(t, 30*time.Second), "run", "--via", via, "--function", "my-function", "--from", from, "--to", to, "--release", "delete")
+		if code != exitReady {
+			t.Fatalf("--via %s: exit %d\nstdout:\n%s\nstderr:\n%s", via, code, stdout, stderr)
+		}
+		for _, want := range []string{"my-function:" + to + " APPLIED", "my-function:" + to + " READY", "my-function:" + from + " RELEASED", "released); exit 0"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("--via %s: stdout lacks %q:\n%s", via, want, stdout)
+			}
 		}
 	}
 	if left := w.messages("prewarm-results"); len(left) != 1 || !strings.Contains(left[0].Body, "someone-else") {
@@ -467,15 +501,36 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 }
 
+// TestRunFailedAllocation follows an allocation that fails to exit 1, through the emulator.
+func TestRunFailedAllocation(t *testing.T) {
+	w := newWorldWithPrewarm(t, nil)
+	code, stdout, stderr := w.run(timeout(t, 30*time.Second), "run", "--prewarm-function", "prewarm", "--results-queue-url", w.queue("prewarm-results"),
+		"--function", "broken-function", "--from", "BLUE", "--to", "GREEN", "--release", "delete")
+	if code != exitFailed || !strings.Contains(stdout, "FUNCTION_ERROR_INIT_FAILURE") {
+		t.Errorf("exit %d; want %d with the status reason\nstdout:\n%s\nstderr:\n%s", code, exitFailed, stdout, stderr)
+	}
+}
+
+// TestRunColdStartFails invokes a prewarm whose configuration is bad, synchronously: the
+// command stops at once, exit 4, saying the function failed.
+func TestRunColdStartFails(t *testing.T) {
+	w := newWorldWithPrewarm(t, map[string]string{"MAX_CONCURRENCY": "abc"})
+	code, _, stderr := w.run(timeout(t, 30*time.Second), "run", "--via", "sync", "--prewarm-function", "prewarm", "--results-queue-url", w.queue("prewarm-results"),
+		"--function", "my-function", "--to", "GREEN", "--concurrency", "5")
+	if code != exitCannot || !strings.Contains(stderr, "invoke prewarm (RequestResponse): the function failed (Unhandled)") {
+		t.Errorf("exit %d, stderr %q; want %d and the function's failure", code, stderr, exitCannot)
+	}
+}
+
 // TestStackOutputs finds the queue and the function from the stack's outputs.
 func TestStackOutputs(t *testing.T) {
 	w := newWorld(t, localaws.Options{})
-	target, _ := url.Parse(w.base)
+	target, _ := neturl.Parse(w.base)
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var described []string
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		form, _ := url.ParseQuery(string(body))
+		form, _ := neturl.ParseQuery(string(body))
 		if form.Get("Action") != "DescribeStacks" {
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			proxy.ServeHTTP(rw, r)
