@@ -327,7 +327,7 @@ func invoke(ctx context.Context, client LambdaAPI, function string, sync bool, p
 		if json.Unmarshal(out.Payload, &fe) != nil || fe.Message == "" {
 			fe.Message = string(out.Payload)
 		}
-		return fmt.Errorf("invoke %s (%s): the function failed (%s): %s %s", function, kind, aws.ToString(out.FunctionError), fe.Type, fe.Message)
+		return fmt.Errorf("invoke %s (%s): the function failed (%s): %s: %s (its CloudWatch logs say more)", function, kind, aws.ToString(out.FunctionError), fe.Type, strings.TrimSpace(fe.Message))
 	}
 	return nil
 }
