@@ -174,6 +174,7 @@ func TestWaitExitCodes(t *testing.T) {
 		{"nothing comes", nil, []string{"--timeout", "2s"}, exitCannot},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			w := newWorld(t, localaws.Options{})
 			w.publish(tt.msgs...)
 			w.publish(msg("other", "GREEN", results.OutcomeReady, "another run's"))
@@ -187,6 +188,9 @@ func TestWaitExitCodes(t *testing.T) {
 			}
 			if left := w.messages("prewarm-results"); len(left) != 1 || !strings.Contains(left[0].Body, `"other"`) || left[0].State != "visible" {
 				t.Errorf("queue holds %+v; want only the other run's result, visible", left)
+			}
+			if n := w.srv.Stats().Operations["ReceiveMessage"].Requests; code == exitCannot && n > 6 {
+				t.Errorf("%d receives in a 2s wait; want a paced wait, not a spin", n)
 			}
 		})
 	}
