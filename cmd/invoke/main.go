@@ -78,7 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	rieBinary := flags.String("rie", "bin/aws-lambda-rie", "the Runtime Interface Emulator")
 	endpoint := flags.String("endpoint", "http://127.0.0.1:4566", "local AWS emulator; started in this process when nothing answers there")
 	printUsage := func(w io.Writer) {
-		fmt.Fprint(w, usage)
+		_, _ = fmt.Fprint(w, usage)
 		flags.SetOutput(w)
 		flags.PrintDefaults()
 		flags.SetOutput(io.Discard)
@@ -110,9 +110,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 		defer stopServer()
-		fmt.Fprintf(stdout, "== local AWS emulator started at %s (built-in world; run `make emulator` to keep one running)\n", url)
+		_, _ = fmt.Fprintf(stdout, "== local AWS emulator started at %s (built-in world; run `make emulator` to keep one running)\n", url)
 	} else {
-		fmt.Fprintf(stdout, "== using the local AWS emulator already running at %s\n", url)
+		_, _ = fmt.Fprintf(stdout, "== using the local AWS emulator already running at %s\n", url)
 	}
 	sqsClient := sqs.NewFromConfig(localaws.SDKConfig(url))
 	account := localaws.DefaultWorld().AccountID
@@ -141,17 +141,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer p.Stop()
-	fmt.Fprintf(stdout, "== invoking %s with %s\n", *bootstrap, *event)
+	_, _ = fmt.Fprintf(stdout, "== invoking %s with %s\n", *bootstrap, *event)
 	invokeCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	resp, invokeErr := p.Invoke(invokeCtx, payload)
 	p.Stop()
 	logs := p.Logs()
 
-	fmt.Fprintln(stdout, "== function logs")
-	fmt.Fprint(stdout, logs)
-	fmt.Fprintln(stdout, "== response")
-	fmt.Fprintln(stdout, indent(resp))
+	_, _ = fmt.Fprintln(stdout, "== function logs")
+	_, _ = fmt.Fprint(stdout, logs)
+	_, _ = fmt.Fprintln(stdout, "== response")
+	_, _ = fmt.Fprintln(stdout, indent(resp))
 	if invokeErr != nil && len(bytes.TrimSpace(resp)) == 0 {
 		if initErr := initError(logs); initErr != "" {
 			// The Runtime Interface Emulator answers 502 with an empty body; the reason is in
@@ -163,7 +163,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	// Take only this invocation's results: other runs share the queue.
 	ids := invocationIDs(payload, resp, logs)
 	if len(ids) == 0 {
-		fmt.Fprintf(stdout, "== no id of this invocation is known; results left on %s\n", resultsURL)
+		_, _ = fmt.Fprintf(stdout, "== no id of this invocation is known; results left on %s\n", resultsURL)
 		return invokeErr
 	}
 	reader := watch.New(sqsClient, watch.Options{QueueURL: resultsURL, Match: watch.Match{IDs: ids}})
@@ -171,9 +171,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "== %d result message(s) of this invocation on %s\n", len(msgs), resultsURL)
+	_, _ = fmt.Fprintf(stdout, "== %d result message(s) of this invocation on %s\n", len(msgs), resultsURL)
 	for _, m := range msgs {
-		fmt.Fprintln(stdout, indent([]byte(m.Body)))
+		_, _ = fmt.Fprintln(stdout, indent([]byte(m.Body)))
 	}
 	return invokeErr
 }

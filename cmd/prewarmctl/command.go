@@ -74,11 +74,11 @@ func (c *command) flags() *flag.FlagSet {
 		c.intent.register(fs)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(c.env.stdout, "Usage: prewarmctl %s [flags]\n\n%s\nFlags:\n", c.name, commandHelp[c.name])
+		_, _ = fmt.Fprintf(c.env.stdout, "Usage: prewarmctl %s [flags]\n\n%s\nFlags:\n", c.name, commandHelp[c.name])
 		fs.SetOutput(c.env.stdout)
 		fs.PrintDefaults()
 		fs.SetOutput(c.env.stderr)
-		fmt.Fprintf(c.env.stdout, "\nExit codes: 0 READY, 1 FAILED, 2 TIMED_OUT, 3 REJECTED or SUPERSEDED, 4 could not send or wait, 64 usage (prewarmctl -h).\n")
+		_, _ = fmt.Fprintf(c.env.stdout, "\nExit codes: 0 READY, 1 FAILED, 2 TIMED_OUT, 3 REJECTED or SUPERSEDED, 4 could not send or wait, 64 usage (prewarmctl -h).\n")
 	}
 	return fs
 }
@@ -195,7 +195,7 @@ func (c *command) reader(queueURL string) *watch.Reader {
 		Match:    watch.Match{CorrelationID: c.correlationID},
 		Sleep:    c.env.sleep,
 		OnRetry: func(err error, d time.Duration) {
-			fmt.Fprintf(c.env.stderr, "%s%v; retrying in %s\n", commandPrefix, err, d.Round(time.Millisecond))
+			_, _ = fmt.Fprintf(c.env.stderr, "%s%v; retrying in %s\n", commandPrefix, err, d.Round(time.Millisecond))
 		},
 	})
 }

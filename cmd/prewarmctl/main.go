@@ -88,16 +88,16 @@ type env struct {
 // run executes one command line and returns the exit code.
 func run(ctx context.Context, args []string, e *env) int {
 	if len(args) == 0 {
-		fmt.Fprint(e.stderr, usage)
+		_, _ = fmt.Fprint(e.stderr, usage)
 		return exitUsage
 	}
 	switch args[0] {
 	case "-h", "-help", "--help", "help":
-		fmt.Fprint(e.stdout, usage)
+		_, _ = fmt.Fprint(e.stdout, usage)
 		return exitReady
 	case "send", "wait", "run":
 	default:
-		fmt.Fprintf(e.stderr, "%sunknown command %q\n\n%s", commandPrefix, args[0], usage)
+		_, _ = fmt.Fprintf(e.stderr, "%sunknown command %q\n\n%s", commandPrefix, args[0], usage)
 		return exitUsage
 	}
 	c := &command{name: args[0], env: e}
@@ -109,7 +109,7 @@ func run(ctx context.Context, args []string, e *env) int {
 		return exitUsage
 	}
 	if flags.NArg() > 0 {
-		fmt.Fprintf(e.stderr, "%s%s: unexpected argument %q\n", commandPrefix, c.name, flags.Arg(0))
+		_, _ = fmt.Fprintf(e.stderr, "%s%s: unexpected argument %q\n", commandPrefix, c.name, flags.Arg(0))
 		flags.Usage()
 		return exitUsage
 	}
@@ -127,9 +127,9 @@ func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(f
 func (c *command) fail(err error) int {
 	var u *usageError
 	if errors.As(err, &u) {
-		fmt.Fprintf(c.env.stderr, "%s%s: %v (prewarmctl %s -h for help)\n", commandPrefix, c.name, err, c.name)
+		_, _ = fmt.Fprintf(c.env.stderr, "%s%s: %v (prewarmctl %s -h for help)\n", commandPrefix, c.name, err, c.name)
 		return exitUsage
 	}
-	fmt.Fprintf(c.env.stderr, "%s%s: %v\n", commandPrefix, c.name, strings.TrimSpace(err.Error()))
+	_, _ = fmt.Fprintf(c.env.stderr, "%s%s: %v\n", commandPrefix, c.name, strings.TrimSpace(err.Error()))
 	return exitCannot
 }

@@ -542,7 +542,7 @@ func TestStackOutputs(t *testing.T) {
 		}
 		described = append(described, form.Get("StackName"))
 		rw.Header().Set("Content-Type", "text/xml")
-		fmt.Fprintf(rw, `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+		_, _ = fmt.Fprintf(rw, `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
   <DescribeStacksResult><Stacks><member><StackName>prewarm</StackName><StackStatus>CREATE_COMPLETE</StackStatus>
     <Outputs>
       <member><OutputKey>ResultsQueueUrl</OutputKey><OutputValue>%s</OutputValue></member>
@@ -583,7 +583,7 @@ func TestRefusedCredentials(t *testing.T) {
 				rw.Header().Set("Content-Type", "application/x-amz-json-1.0")
 				rw.Header().Set("x-amzn-query-error", tt.queryCode+";Sender")
 				rw.WriteHeader(http.StatusForbidden)
-				fmt.Fprintf(rw, `{"__type":%q,"message":%q}`, tt.shape, tt.message)
+				_, _ = fmt.Fprintf(rw, `{"__type":%q,"message":%q}`, tt.shape, tt.message)
 			}))
 			defer srv.Close()
 			w := &world{t: t, env: map[string]string{envResultsQueue: srv.URL + "/123456789012/prewarm-results"}, now: time.Now, endpoint: srv.URL}

@@ -293,12 +293,12 @@ func (c *command) report(via, function, queue string) {
 	switch {
 	case c.json:
 		b, _ := json.Marshal(map[string]any{"sent": map[string]string{"correlationId": c.correlationID, "via": via, "to": where}})
-		fmt.Fprintf(c.env.stdout, "%s\n", b)
+		_, _ = fmt.Fprintf(c.env.stdout, "%s\n", b)
 	case c.name == "send":
-		fmt.Fprintln(c.env.stdout, c.correlationID)
-		fmt.Fprintf(c.env.stderr, "%ssent by %s to %s\n", commandPrefix, via, where)
+		_, _ = fmt.Fprintln(c.env.stdout, c.correlationID)
+		_, _ = fmt.Fprintf(c.env.stderr, "%ssent by %s to %s\n", commandPrefix, via, where)
 	default:
-		fmt.Fprintf(c.env.stdout, "sent by %s to %s, correlation id %s\n", via, where, c.correlationID)
+		_, _ = fmt.Fprintf(c.env.stdout, "sent by %s to %s, correlation id %s\n", via, where, c.correlationID)
 	}
 }
 

@@ -36,7 +36,7 @@ func (c *command) wait(ctx context.Context, started time.Time, queue string, pla
 		expect.NoTracking = expect.NoTracking || e.NoTracking
 	}
 	if !c.json {
-		fmt.Fprintf(c.env.stdout, "waiting for correlation id %s on %s (up to %s)\n", c.correlationID, queue, c.timeout)
+		_, _ = fmt.Fprintf(c.env.stdout, "waiting for correlation id %s on %s (up to %s)\n", c.correlationID, queue, c.timeout)
 	}
 	r := c.reader(queue)
 	run := watch.NewRun(expect)
@@ -75,7 +75,7 @@ func couldNotWait(err error, run *watch.Run) error {
 // progress prints one result as it arrives.
 func (c *command) progress(started time.Time, res watch.Result) {
 	if c.json {
-		fmt.Fprintln(c.env.stdout, strings.TrimSpace(res.Body))
+		_, _ = fmt.Fprintln(c.env.stdout, strings.TrimSpace(res.Body))
 		return
 	}
 	m := res.Message
@@ -95,7 +95,7 @@ func (c *command) progress(started time.Time, res watch.Result) {
 	if reason := explain(m); reason != "" {
 		line += " " + reason
 	}
-	fmt.Fprintln(c.env.stdout, line)
+	_, _ = fmt.Fprintln(c.env.stdout, line)
 }
 
 // explain is the message's reason, with AWS's error when it carries one.
@@ -142,14 +142,14 @@ func (c *command) finish(started time.Time, run *watch.Run, count int, waitErr e
 	}
 	if c.json {
 		b, _ := json.Marshal(map[string]summary{"summary": s})
-		fmt.Fprintf(c.env.stdout, "%s\n", b)
+		_, _ = fmt.Fprintf(c.env.stdout, "%s\n", b)
 		if waitErr != nil {
-			fmt.Fprintf(c.env.stderr, "%s%s: %v\n", commandPrefix, c.name, waitErr)
+			_, _ = fmt.Fprintf(c.env.stderr, "%s%s: %v\n", commandPrefix, c.name, waitErr)
 		}
 		return s.ExitCode
 	}
 	if waitErr != nil {
-		fmt.Fprintf(c.env.stderr, "%s%s: could not wait: %v\n", commandPrefix, c.name, waitErr)
+		_, _ = fmt.Fprintf(c.env.stderr, "%s%s: could not wait: %v\n", commandPrefix, c.name, waitErr)
 		return s.ExitCode
 	}
 	line := fmt.Sprintf("%s %s:%s after %s (%d results", v.Outcome, s.FunctionName, s.Qualifier, time.Duration(s.Seconds*float64(time.Second)), count)
@@ -160,6 +160,6 @@ func (c *command) finish(started time.Time, run *watch.Run, count int, waitErr e
 	if !v.OK() && s.Reason != "" {
 		line += ": " + s.Reason
 	}
-	fmt.Fprintf(c.env.stdout, "%s%s; exit %d\n", commandPrefix, line, s.ExitCode)
+	_, _ = fmt.Fprintf(c.env.stdout, "%s%s; exit %d\n", commandPrefix, line, s.ExitCode)
 	return s.ExitCode
 }
