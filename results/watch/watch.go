@@ -125,8 +125,6 @@ type Reader struct {
 	// receive that found something new from one that found only what is waiting for others.
 	handedBack map[string]bool
 	failures   int
-	// calls counts the SQS requests made, for callers that report them.
-	calls int
 }
 
 // New returns a Reader of opts.QueueURL.
@@ -154,9 +152,6 @@ func New(client SQSAPI, opts Options) *Reader {
 	}
 	return &Reader{client: client, opts: opts, seen: map[Key]bool{}, handedBack: map[string]bool{}}
 }
-
-// Calls is how many SQS requests the reader has made.
-func (r *Reader) Calls() int { return r.calls }
 
 // Receive waits for the reader's next results: it long-polls until at least one new result of
 // its own arrives, ctx ends, or one full long poll passes with nothing new, and returns the new
@@ -261,7 +256,6 @@ func (r *Reader) scan(ctx context.Context, wait time.Duration) (own []Result, qu
 	received, fresh := 0, false
 	defer func() { quiet = received > 0 && !fresh }()
 	for range maxScanReceives {
-		r.calls++
 		out, err := r.client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:            aws.String(r.opts.QueueURL),
 			MaxNumberOfMessages: batchSize,
@@ -317,7 +311,6 @@ func (r *Reader) delete(ctx context.Context, msgs []types.Message) error {
 		for i, m := range batch {
 			entries[i] = types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle}
 		}
-		r.calls++
 		if _, err := r.client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(r.opts.QueueURL), Entries: entries}); err != nil {
 			return classify("delete", r.opts.QueueURL, err)
 		}
@@ -334,7 +327,6 @@ func (r *Reader) handBack(ctx context.Context, msgs []types.Message) {
 			entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0}
 			r.handedBack[aws.ToString(m.MessageId)] = true
 		}
-		r.calls++
 		_, _ = r.client.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: aws.String(r.opts.QueueURL), Entries: entries})
 	}
 }
