@@ -6,6 +6,9 @@ GO ?= go
 #   bin/linux_arm64/bootstrap  the Lambda bootstrap for provided.al2023 on arm64 (make build)
 #   bin/host/bootstrap         the same program for this machine, run under the RIE (make invoke)
 #   bin/aws-lambda-rie         the AWS Lambda Runtime Interface Emulator (make invoke)
+#   bin/prewarmctl             the pipeline command, static, for this machine (make prewarmctl;
+#                              GOOS=linux GOARCH=amd64 make prewarmctl for another)
+PREWARMCTL     := bin/prewarmctl
 BOOTSTRAP      := bin/linux_arm64/bootstrap
 HOST_BOOTSTRAP := bin/host/bootstrap
 RIE            := bin/aws-lambda-rie
@@ -27,12 +30,16 @@ CHAOS_INTENTS ?= 10000
 # The race detector needs cgo (a C compiler); without one the tests run without it.
 RACE := $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && echo -race)
 
-.PHONY: all build build-PrewarmFunction build-CodeDeployHookFunction test demo emulator invoke bench lint chaos fuzz clean
+.PHONY: all build build-PrewarmFunction build-CodeDeployHookFunction prewarmctl test demo emulator invoke bench lint chaos fuzz clean
 
 all: build
 
-build:
+build: prewarmctl
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(BOOTSTRAP) ./cmd/prewarm
+
+# The pipeline command as one static binary to copy into a CI image.
+prewarmctl:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w -buildid=' -o $(PREWARMCTL) ./cmd/prewarmctl
 
 # sam build (Metadata: BuildMethod: makefile on PrewarmFunction) runs this with ARTIFACTS_DIR set.
 build-PrewarmFunction:

@@ -17,8 +17,10 @@ type DrainAPI interface {
 var _ DrainAPI = (*sqs.Client)(nil)
 
 // Drain receives and deletes every message visible on queueURL, in the
-// order received, and returns their bodies: what a reader of the results
-// queue (the demo, a local invoke, a test) does to see everything published.
+// order received, and returns their bodies: what a test or the demo does to
+// see everything published on a queue it has to itself. On a queue that
+// other runs share, read only your own results with results/watch, which
+// hands the others back.
 func Drain(ctx context.Context, client DrainAPI, queueURL string) ([]string, error) {
 	var bodies []string
 	for {

@@ -15,12 +15,17 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/prewarm/prewarm/localaws"
-	"github.com/prewarm/prewarm/results"
+	"github.com/prewarm/prewarm/results/watch"
 	"github.com/prewarm/prewarm/rie"
 )
 
@@ -50,19 +55,45 @@ var functionEnv = map[string]string{
 	"AWS_LAMBDA_LOG_FORMAT": "JSON",
 }
 
+const usage = `Usage: go run ./cmd/invoke -event FILE [flags]   (make invoke EVENT=events/alias-switch.json)
+
+Runs the bootstrap under the AWS Lambda Runtime Interface Emulator against the local AWS
+emulator (started in this process when none answers at -endpoint), invokes it with the event,
+and prints the function's logs, its response and the result messages of this invocation,
+which it takes from the results queue; other runs' results are handed back untouched.
+
+The function's configuration can be overridden from the environment: ALLOWED_FUNCTIONS,
+MAX_CONCURRENCY, POLICY, WAIT_SECONDS, TRACK_TIMEOUT, CONTROL_PLANE_RPS, DRY_RUN,
+AWS_LAMBDA_LOG_FORMAT, and RESULTS_QUEUE_URL (a queue of the emulator's world, for example
+.../123456789012/prewarm-results.fifo).
+
+Flags:
+`
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	flags.SetOutput(io.Discard)
 	event := flags.String("event", "", "event file to invoke with (required)")
 	bootstrap := flags.String("bootstrap", "bin/host/bootstrap", "bootstrap built for this machine")
 	rieBinary := flags.String("rie", "bin/aws-lambda-rie", "the Runtime Interface Emulator")
 	endpoint := flags.String("endpoint", "http://127.0.0.1:4566", "local AWS emulator; started in this process when nothing answers there")
+	printUsage := func(w io.Writer) {
+		_, _ = fmt.Fprint(w, usage)
+		flags.SetOutput(w)
+		flags.PrintDefaults()
+		flags.SetOutput(io.Discard)
+	}
 	if err := flags.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(stdout)
+			return nil
+		}
+		return fmt.Errorf("%w (go run ./cmd/invoke -h for help)", err)
 	}
 	if *event == "" {
 		return errors.New("-event FILE is required (make invoke EVENT=events/alias-switch.json)")
 	}
-	payload, err := os.ReadFile(*event)
+	payload, err := readEvent(*event)
 	if err != nil {
 		return err
 	}
@@ -79,12 +110,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 		defer stopServer()
-		fmt.Fprintf(stdout, "== local AWS emulator started at %s (built-in world; run `make emulator` to keep one running)\n", url)
+		_, _ = fmt.Fprintf(stdout, "== local AWS emulator started at %s (built-in world; run `make emulator` to keep one running)\n", url)
 	} else {
-		fmt.Fprintf(stdout, "== using the local AWS emulator already running at %s\n", url)
+		_, _ = fmt.Fprintf(stdout, "== using the local AWS emulator already running at %s\n", url)
 	}
+	sqsClient := sqs.NewFromConfig(localaws.SDKConfig(url))
 	account := localaws.DefaultWorld().AccountID
-	resultsURL := url + "/" + account + "/prewarm-results"
+	resultsURL, err := resultsQueue(ctx, sqsClient, getenv("RESULTS_QUEUE_URL"), url+"/"+account+"/prewarm-results")
+	if err != nil {
+		return err
+	}
 	env := []string{
 		"PATH=" + getenv("PATH"),
 		"AWS_ENDPOINT_URL=" + url,
@@ -106,25 +141,192 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	defer p.Stop()
-	fmt.Fprintf(stdout, "== invoking %s with %s\n", *bootstrap, *event)
+	_, _ = fmt.Fprintf(stdout, "== invoking %s with %s\n", *bootstrap, *event)
 	invokeCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	resp, invokeErr := p.Invoke(invokeCtx, payload)
 	p.Stop()
+	logs := p.Logs()
 
-	fmt.Fprintln(stdout, "== function logs")
-	fmt.Fprint(stdout, p.Logs())
-	fmt.Fprintln(stdout, "== response")
-	fmt.Fprintln(stdout, indent(resp))
-	msgs, err := results.Drain(ctx, sqs.NewFromConfig(localaws.SDKConfig(url)), resultsURL)
+	_, _ = fmt.Fprintln(stdout, "== function logs")
+	_, _ = fmt.Fprint(stdout, logs)
+	_, _ = fmt.Fprintln(stdout, "== response")
+	_, _ = fmt.Fprintln(stdout, indent(resp))
+	if invokeErr != nil && len(bytes.TrimSpace(resp)) == 0 {
+		if initErr := initError(logs); initErr != "" {
+			// The Runtime Interface Emulator answers 502 with an empty body; the reason is in
+			// the function's own log lines.
+			invokeErr = fmt.Errorf("the function failed its cold start: %s", initErr)
+		}
+	}
+
+	// Take only this invocation's results: other runs share the queue.
+	ids := invocationIDs(payload, resp, logs)
+	if len(ids) == 0 {
+		_, _ = fmt.Fprintf(stdout, "== no id of this invocation is known; results left on %s\n", resultsURL)
+		return invokeErr
+	}
+	reader := watch.New(sqsClient, watch.Options{QueueURL: resultsURL, Match: watch.Match{IDs: ids}})
+	msgs, err := reader.Collect(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "== %d result message(s) on %s\n", len(msgs), resultsURL)
+	_, _ = fmt.Fprintf(stdout, "== %d result message(s) of this invocation on %s\n", len(msgs), resultsURL)
 	for _, m := range msgs {
-		fmt.Fprintln(stdout, indent([]byte(m)))
+		_, _ = fmt.Fprintln(stdout, indent([]byte(m.Body)))
 	}
 	return invokeErr
+}
+
+// readEvent reads the event file, refusing one that is not JSON with the file and the
+// position of the error, as an editor shows them.
+func readEvent(name string) ([]byte, error) {
+	payload, err := os.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("read event: %w", err)
+	}
+	var v any
+	if err := json.Unmarshal(payload, &v); err != nil {
+		var syntax *json.SyntaxError
+		if errors.As(err, &syntax) {
+			line, col := position(payload, syntax.Offset)
+			return nil, fmt.Errorf("%s:%d:%d: the event is not valid JSON: %v", name, line, col, err)
+		}
+		return nil, fmt.Errorf("%s: the event is not valid JSON: %w", name, err)
+	}
+	return payload, nil
+}
+
+// position is the 1-based line and column (in bytes) of the byte encoding/json's
+// SyntaxError.Offset points at: the offending byte, or just past the end of a truncated
+// document.
+func position(b []byte, offset int64) (line, col int) {
+	offset = min(max(offset, 0), int64(len(b)))
+	before := b[:offset]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = len(before) - bytes.LastIndexByte(before, '\n')
+	if offset > 0 && offset < int64(len(b)) {
+		col-- // Offset counts the offending byte itself; at the end it points past the last
+	}
+	return line, max(col, 1)
+}
+
+// resultsQueue is the results queue of the invocation: RESULTS_QUEUE_URL when set, which must
+// name a queue of the emulator, else def.
+func resultsQueue(ctx context.Context, client *sqs.Client, fromEnv, def string) (string, error) {
+	if fromEnv == "" {
+		return def, nil
+	}
+	name := path.Base(fromEnv)
+	out, err := client.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String(name)})
+	if err != nil {
+		var missing *types.QueueDoesNotExist
+		if !errors.As(err, &missing) {
+			return "", fmt.Errorf("RESULTS_QUEUE_URL=%s: look up queue %q: %w", fromEnv, name, err)
+		}
+		have := "none"
+		if list, err := client.ListQueues(ctx, &sqs.ListQueuesInput{}); err == nil {
+			var names []string
+			for _, u := range list.QueueUrls {
+				names = append(names, path.Base(u))
+			}
+			have = strings.Join(names, ", ")
+		}
+		return "", fmt.Errorf("RESULTS_QUEUE_URL=%s: the local emulator has no queue %q (it has %s); name one of those, or add the queue to the world file of `make emulator`", fromEnv, name, have)
+	}
+	return aws.ToString(out.QueueUrl), nil
+}
+
+// initError is the function's own explanation of a failed cold start, from the bootstrap's
+// log lines: the Runtime Interface Emulator answers such an invocation 502 with an empty body.
+func initError(logs string) string {
+	var found []string
+	for line := range strings.Lines(logs) {
+		var entry struct {
+			Level   string `json:"level"`
+			Message string `json:"message"`
+			Error   string `json:"error"`
+		}
+		line = strings.TrimSpace(line)
+		if json.Unmarshal([]byte(line), &entry) != nil {
+			// A text-format log line of the bootstrap.
+			if strings.Contains(line, "level=ERROR") {
+				found = append(found, line)
+			}
+			continue
+		}
+		if strings.EqualFold(entry.Level, "ERROR") {
+			msg := entry.Message
+			if entry.Error != "" {
+				msg += ": " + entry.Error
+			}
+			found = append(found, msg)
+		}
+	}
+	if len(found) > 0 {
+		return strings.Join(found, "; ")
+	}
+	for line := range strings.Lines(logs) {
+		if _, after, ok := strings.Cut(line, "(rapid) Init failed error="); ok {
+			return strings.TrimSpace(after)
+		}
+	}
+	return ""
+}
+
+// invocationIDs are the ids the invocation's results carry: the ids in the event (an
+// EventBridge id, SQS message ids, an intent's own id, and those inside SQS record bodies),
+// the results of a direct invocation's response, and the request id the Runtime Interface
+// Emulator gave the invocation (the default id of a bare intent).
+func invocationIDs(payload, resp []byte, logs string) []string {
+	var ids []string
+	add := func(id string) {
+		if id != "" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				switch s, _ := x.(string); k {
+				case "id", "messageId", "DeploymentId", "LifecycleEventHookExecutionId":
+					add(s)
+				case "body":
+					var inner any
+					if json.Unmarshal([]byte(s), &inner) == nil {
+						walk(inner)
+					}
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	var event any
+	if json.Unmarshal(payload, &event) == nil {
+		walk(event)
+	}
+	var direct struct {
+		Results []struct {
+			ID string `json:"id"`
+		} `json:"results"`
+	}
+	if json.Unmarshal(resp, &direct) == nil {
+		for _, r := range direct.Results {
+			add(r.ID)
+		}
+	}
+	for line := range strings.Lines(logs) {
+		if _, after, ok := strings.Cut(line, "START RequestId: "); ok {
+			add(strings.Fields(after + " ")[0])
+		}
+	}
+	return ids
 }
 
 func healthy(ctx context.Context, url string) bool {
@@ -138,7 +340,7 @@ func healthy(ctx context.Context, url string) bool {
 	if err != nil {
 		return false
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
 }
 

@@ -93,6 +93,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Var(&faults.ResetRate, "reset-rate", "fraction of connections reset without a response: 0.02, or Op=0.5,... (mixable)")
 	rps := fs.Float64("control-plane-rps", localaws.DefaultControlPlaneRPS, "Lambda control-plane quota in requests/s (burst the same); 0 turns it off")
 	seed := fs.Int64("seed", 0, "seed of the fault dice; 0 picks one and prints it")
+	requestLog := fs.Bool("log", false, "log one JSON line per request to stderr: service, operation, account, Region, status, latency, injected fault")
 	invokes := invokeURLs{}
 	fs.Var(invokes, "invoke", "serve Invoke of function FUNCTION by forwarding to INVOKE_URL: FUNCTION=INVOKE_URL, e.g. the Runtime Interface Emulator's http://127.0.0.1:8080/2015-03-31/functions/function/invocations (repeatable)")
 	var esms mappings
@@ -127,6 +128,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		world.Functions[i].InvokeURL = invokes[name]
 	}
 	opts := localaws.Options{Faults: faults, ControlPlaneRPS: *rps, Seed: *seed}
+	if *requestLog {
+		opts.RequestLog = stderr
+	}
 	if *rps <= 0 {
 		opts.ControlPlaneRPS = -1
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,6 +194,54 @@ func TestRunWiresInvoke(t *testing.T) {
 	if string(out.Payload) != `{"got":1}` || aws.ToString(out.ExecutedVersion) != "1" {
 		t.Errorf("Invoke: %s, version %q", out.Payload, aws.ToString(out.ExecutedVersion))
 	}
+}
+
+func TestRunLogsRequests(t *testing.T) {
+	var stderr syncWriter
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log"}, noEnv, pw, &stderr)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() {
+		t.Fatal("no startup line")
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	url := regexp.MustCompile(`http://\S+`).FindString(sc.Text())
+	sqc := sqs.NewFromConfig(localaws.SDKConfig(url))
+	if _, err := sqc.GetQueueUrl(context.Background(), &sqs.GetQueueUrlInput{QueueName: aws.String("prewarm-results")}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := stderr.String(); !strings.Contains(got, `"operation":"GetQueueUrl"`) || !strings.Contains(got, `"status":200`) {
+		t.Errorf("stderr %q has no request line for GetQueueUrl", got)
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
 
 func TestPrintWorld(t *testing.T) {
