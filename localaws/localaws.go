@@ -16,7 +16,9 @@
 //	rg.register(Registration{API: rg.sqs.API(), Sim: rg.sqs})
 //	rg.register(Registration{API: rg.lambda.API(), Sim: rg.lambda, Quota: 15, QuotaExempt: []string{"GetFunction"}})
 //
-// A new service is one package plus one such line. Its operations return
+// A new service is one package plus one such line (or, for a service
+// outside this module or a test's own, one ServiceBuilder in
+// Options.Services, registered the same way). Its operations return
 // (output, *awsproto.Error) and a codec at the edge speaks the protocol:
 // for an AWS JSON 1.1 service with target dispatch
 // (X-Amz-Target: CodeDeploy_20141006.GetDeployment) the package's API
@@ -73,6 +75,10 @@ type Options struct {
 	Seed int64
 	// Clock drives the services' state machines; clock.Real{} when nil.
 	Clock clock.Clock
+	// Services are further services, registered after the built-in ones
+	// exactly as they are (a service not in this module, or a test's own).
+	// Each builder runs once per account and Region.
+	Services []ServiceBuilder
 	// RequestLog, when set, gets one JSON line per request: service,
 	// operation, account, Region, HTTP status, latency and the fault
 	// injected, if any.

@@ -53,8 +53,20 @@ func services(env Env, rg *region) error {
 
 	rg.register(Registration{API: rg.sqs.API(), Sim: rg.sqs})
 	rg.register(Registration{API: rg.lambda.API(), Sim: rg.lambda, Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction", "Invoke"}})
+
+	for i, build := range env.Options.Services {
+		reg, err := build(env)
+		if err != nil {
+			return fmt.Errorf("service %d of Options.Services: %w", i, err)
+		}
+		rg.register(reg)
+	}
 	return nil
 }
+
+// ServiceBuilder builds a service for one account and Region; see
+// Options.Services.
+type ServiceBuilder func(Env) (Registration, error)
 
 // region holds the services of one account and Region.
 type region struct {
