@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -242,6 +243,34 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.b.String()
+}
+
+func TestHelpListsEnvironmentAndExitsZero(t *testing.T) {
+	var out, errOut strings.Builder
+	if err := run(context.Background(), []string{"-h"}, noEnv, &out, &errOut); err != nil {
+		t.Fatalf("-h: %v, want no error (exit 0)", err)
+	}
+	for _, want := range []string{"LOCALAWS_ADDR", "LOCALAWS_WORLD", "-addr", "-invoke", "-log", "/_localaws/reset"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage does not mention %s:\n%s", want, out.String())
+		}
+	}
+	err := run(context.Background(), []string{"-no-such-flag"}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "localaws -h") {
+		t.Errorf("unknown flag: %v, want an error pointing at -h", err)
+	}
+}
+
+func TestAddressInUseSaysHowToChooseAnother(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = run(context.Background(), []string{"-addr", ln.Addr().String()}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "already in use") || !strings.Contains(err.Error(), "-addr") || !strings.Contains(err.Error(), "LOCALAWS_ADDR") {
+		t.Errorf("port in use: %v, want it to say how to choose another (-addr, LOCALAWS_ADDR)", err)
+	}
 }
 
 func TestPrintWorld(t *testing.T) {
