@@ -57,7 +57,7 @@ func services(env Env, rg *region) error {
 	rg.codePipeline = codepipelinesim.New(codepipelinesim.Config{AccountID: env.AccountID, Region: env.Region, Clock: env.Clock})
 
 	rg.register(Registration{API: rg.sqs.API()})
-	rg.register(Registration{API: rg.lambda.API(), Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction"}})
+	rg.register(Registration{API: rg.lambda.API(), Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction", "Invoke"}})
 	rg.register(Registration{API: rg.codeDeploy.API()})
 	rg.register(Registration{API: rg.codePipeline.API()})
 	return nil

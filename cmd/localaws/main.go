@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/esm"
+	"github.com/prewarm/prewarm/localaws/lambdasim"
 )
 
 func main() {
@@ -44,6 +46,27 @@ func (m *mappings) String() string {
 		parts[i] = x.queue + "=" + x.invokeURL
 	}
 	return strings.Join(parts, " ")
+}
+
+// invokeURLs is the repeatable -invoke NAME=URL flag.
+type invokeURLs map[string]string
+
+func (v invokeURLs) String() string {
+	parts := make([]string, 0, len(v))
+	for name, url := range v {
+		parts = append(parts, name+"="+url)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
+}
+
+func (v invokeURLs) Set(s string) error {
+	name, url, ok := strings.Cut(s, "=")
+	if !ok || name == "" || url == "" {
+		return fmt.Errorf("%q: want FUNCTION=INVOKE_URL", s)
+	}
+	v[name] = url
+	return nil
 }
 
 func (m *mappings) Set(s string) error {
@@ -70,6 +93,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Var(&faults.ResetRate, "reset-rate", "fraction of connections reset without a response: 0.02, or Op=0.5,... (mixable)")
 	rps := fs.Float64("control-plane-rps", localaws.DefaultControlPlaneRPS, "Lambda control-plane quota in requests/s (burst the same); 0 turns it off")
 	seed := fs.Int64("seed", 0, "seed of the fault dice; 0 picks one and prints it")
+	invokes := invokeURLs{}
+	fs.Var(invokes, "invoke", "serve Invoke of function FUNCTION by forwarding to INVOKE_URL: FUNCTION=INVOKE_URL, e.g. the Runtime Interface Emulator's http://127.0.0.1:8080/2015-03-31/functions/function/invocations (repeatable)")
 	var esms mappings
 	fs.Var(&esms, "esm", "event source mapping QUEUE=INVOKE_URL: poll queue QUEUE and invoke the function at INVOKE_URL (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -93,6 +118,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		world, worldName = w, *worldFile
+	}
+	for _, name := range slices.Sorted(maps.Keys(invokes)) {
+		i := slices.IndexFunc(world.Functions, func(f lambdasim.Function) bool { return f.Name == name })
+		if i < 0 {
+			return fmt.Errorf("-invoke %s: no function %q in the world", name, name)
+		}
+		world.Functions[i].InvokeURL = invokes[name]
 	}
 	opts := localaws.Options{Faults: faults, ControlPlaneRPS: *rps, Seed: *seed}
 	if *rps <= 0 {

@@ -162,6 +162,9 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"bad latency", []string{"-latency", "soon"}},
 		{"bad esm", []string{"-esm", "no-url"}},
 		{"esm on unknown queue", []string{"-esm", "nope=http://127.0.0.1:1/"}},
+		{"bad invoke", []string{"-invoke", "my-function"}},
+		{"invoke of unknown function", []string{"-invoke", "nope=http://127.0.0.1:1/"}},
+		{"invoke URL not http", []string{"-invoke", "my-function=ftp://x/"}},
 		{"missing world", []string{"-world", filepath.Join(t.TempDir(), "missing.json")}},
 		{"extra argument", []string{"serve"}},
 	}
@@ -172,6 +175,23 @@ func TestRunRejectsBadFlags(t *testing.T) {
 				t.Errorf("run %v: got no error", tt.args)
 			}
 		})
+	}
+}
+
+func TestRunWiresInvoke(t *testing.T) {
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write([]byte(`{"got":` + string(b) + `}`))
+	}))
+	defer fn.Close()
+	url, _, _ := startRun(t, "-invoke", "my-function="+fn.URL)
+	lc := lambdasvc.NewFromConfig(localaws.SDKConfig(url))
+	out, err := lc.Invoke(context.Background(), &lambdasvc.InvokeInput{FunctionName: aws.String("my-function"), Qualifier: aws.String("BLUE"), Payload: []byte(`1`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out.Payload) != `{"got":1}` || aws.ToString(out.ExecutedVersion) != "1" {
+		t.Errorf("Invoke: %s, version %q", out.Payload, aws.ToString(out.ExecutedVersion))
 	}
 }
 

@@ -725,8 +725,8 @@ func entryFailure(id string, err *apiError) batchError {
 }
 
 type batchOutput struct {
-	Successful []idResult
-	Failed     []batchError
+	Successful []idResult   `query:"{Action}ResultEntry"`
+	Failed     []batchError `query:"BatchResultErrorEntry"`
 }
 
 func (s *Service) eachBatchEntry(in *batchInput, entryType string,
