@@ -52,10 +52,12 @@ var asyncRetryDelays = []time.Duration{time.Minute, 2 * time.Minute}
 type Config struct {
 	CodeDeploy CodeDeploy  // required
 	Lambda     AliasRouter // required
-	// Invoker is the hook function (each hook named in the AppSpec is invoked with it). It is
-	// called asynchronously; an error is retried as Lambda retries asynchronous invocations.
-	Invoker esm.Invoker // required
-	Clock   clock.Clock // clock.Real{} when nil
+	// Invokers run the hook functions by name; Invoker runs any other. An invocation is
+	// asynchronous: an error is retried as Lambda retries asynchronous invocations. One of
+	// the two is required.
+	Invokers map[string]esm.Invoker
+	Invoker  esm.Invoker
+	Clock    clock.Clock // clock.Real{} when nil
 	// HookTimeout is HookTimeout when 0.
 	HookTimeout time.Duration
 	// Duplicates delivers each hook event this many more times after a successful
@@ -73,8 +75,8 @@ type Driver struct {
 
 // New checks cfg and returns a driver.
 func New(cfg Config) (*Driver, error) {
-	if cfg.CodeDeploy == nil || cfg.Lambda == nil || cfg.Invoker == nil {
-		return nil, errors.New("new deployment driver: CodeDeploy, Lambda and Invoker are required")
+	if cfg.CodeDeploy == nil || cfg.Lambda == nil || (cfg.Invoker == nil && len(cfg.Invokers) == 0) {
+		return nil, errors.New("new deployment driver: CodeDeploy, Lambda and an Invoker are required")
 	}
 	if cfg.HookTimeout == 0 {
 		cfg.HookTimeout = HookTimeout
@@ -87,6 +89,13 @@ func New(cfg Config) (*Driver, error) {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	return d, nil
+}
+
+func (d *Driver) invoker(function string) esm.Invoker {
+	if inv, ok := d.cfg.Invokers[function]; ok && inv != nil {
+		return inv
+	}
+	return d.cfg.Invoker
 }
 
 // Step is one entry of a deployment's history.
@@ -153,6 +162,14 @@ func (d *Driver) Run(ctx context.Context, id string) (Result, error) {
 	steps, ok := codedeploysim.Steps(info.Config)
 	if !ok {
 		return Result{}, fmt.Errorf("run deployment %s: unknown deployment configuration %q", id, info.Config)
+	}
+	if info.Status != codedeploysim.DeploymentCreated {
+		return Result{}, fmt.Errorf("run deployment %s: it is %s, not Created", id, info.Status)
+	}
+	for _, fn := range []string{info.Hooks.BeforeAllowTraffic, info.Hooks.AfterAllowTraffic} {
+		if fn != "" && d.invoker(fn) == nil {
+			return Result{}, fmt.Errorf("run deployment %s: nothing invokes hook function %s", id, fn)
+		}
 	}
 	r := &run{d: d, id: id, spec: info.Deployment, res: Result{DeploymentID: id}}
 	// Invocations still running when the deployment ends are left to finish on their own, as
@@ -259,7 +276,7 @@ func (r *run) hook(ctx context.Context, event, function string) (*failure, error
 func (r *run) invoke(ctx, waiting context.Context, event, function string, payload []byte) {
 	deliveries := 0
 	for attempt := 0; ; {
-		_, err := r.d.cfg.Invoker.Invoke(ctx, payload)
+		_, err := r.d.invoker(function).Invoke(ctx, payload)
 		if ctx.Err() != nil {
 			return
 		}

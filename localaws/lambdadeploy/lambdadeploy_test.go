@@ -339,3 +339,41 @@ func TestAliasWithProvisionedConcurrencyCannotShift(t *testing.T) {
 		t.Errorf("alias BLUE on %s with weights %v; want 1 without weights", v, w)
 	}
 }
+
+// TestHooksByFunctionName: each hook is invoked through the invoker of the function the
+// AppSpec names, and a run refuses a deployment with a hook nothing invokes, or one that ran.
+func TestHooksByFunctionName(t *testing.T) {
+	e := newEnv(t, false)
+	var mu sync.Mutex
+	var called []string
+	answer := &hookFunc{e: e, answer: func(deployhook.Event) deployhook.Status { return deployhook.Succeeded }}
+	named := func(name string) esm.Invoker {
+		return esm.FuncInvoker(func(ctx context.Context, payload []byte) ([]byte, error) {
+			mu.Lock()
+			called = append(called, name)
+			mu.Unlock()
+			return answer.Invoke(ctx, payload)
+		})
+	}
+	spec := deployment("AllAtOnce")
+	spec.Hooks = codedeploysim.Hooks{BeforeAllowTraffic: "CodeDeployHook_warm", AfterAllowTraffic: "CodeDeployHook_release"}
+	d, err := lambdadeploy.New(lambdadeploy.Config{CodeDeploy: e.srv.CodeDeploy(), Lambda: e.srv.Lambda(), Clock: e.clk,
+		Invokers: map[string]esm.Invoker{"CodeDeployHook_warm": named("warm"), "CodeDeployHook_release": named("release")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := d.Deploy(context.Background(), spec)
+	if err != nil || res.Status != codedeploysim.DeploymentSucceeded {
+		t.Fatalf("Deploy = %+v, %v", res, err)
+	}
+	if diff := cmp.Diff([]string{"warm", "release"}, called); diff != "" {
+		t.Errorf("invocations (-want +got):\n%s", diff)
+	}
+	if _, err := d.Run(context.Background(), res.DeploymentID); err == nil {
+		t.Error("a finished deployment ran again")
+	}
+	spec.Hooks.AfterAllowTraffic = "CodeDeployHook_other"
+	if _, err := d.Deploy(context.Background(), spec); err == nil || !contains(err.Error(), "CodeDeployHook_other") {
+		t.Errorf("Deploy with an uninvokable hook = %v; want an error naming it", err)
+	}
+}
