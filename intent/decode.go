@@ -328,6 +328,9 @@ func (d *decoder) recoverIdentifiers(payload []byte) {
 	if json.Unmarshal(payload, &o) != nil {
 		return
 	}
+	if d.recoverGate(o) {
+		return
+	}
 	if id := o.lenientStr("id"); id != "" {
 		d.rej.ID = recovered(id)
 	}

@@ -535,6 +535,9 @@ func TestCodePipelineJobKeepsNoCredentials(t *testing.T) {
 			var rej *Rejection
 			if errors.As(err, &rej) {
 				seen += fmt.Sprintf("|%+v|%s", *rej, rej.Reason)
+				if tt.name != "bad job id" && tt.name != "credentials broken JSON" && (rej.JobID != id || rej.Trigger != TriggerCodePipeline) {
+					t.Errorf("rejection %+v does not name job %s", rej, id)
+				}
 			}
 			for _, c := range []string{key, secret, session, secret[:12]} {
 				if strings.Contains(seen, c) {

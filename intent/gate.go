@@ -105,6 +105,10 @@ func (d *decoder) codePipelineJob(payload []byte) (Message, *Rejection) {
 	d.rej.Trigger = TriggerCodePipeline
 	var ev awsevents.CodePipelineJobEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
+		var o object
+		if json.Unmarshal(payload, &o) == nil {
+			d.recoverGate(o)
+		}
 		return Message{}, d.reject("CodePipeline job event: %s", jsonErrorReason(err))
 	}
 	job := ev.CodePipelineJob
@@ -140,6 +144,26 @@ func (d *decoder) codePipelineJob(payload []byte) (Message, *Rejection) {
 	}
 	j := CodePipelineJob{JobID: job.ID, ContinuationToken: job.Data.ContinuationToken, Intent: in}
 	return Message{Kind: KindCodePipelineJob, Trigger: TriggerCodePipeline, ID: in.ID, CodePipelineJob: j}, nil
+}
+
+// recoverGate recovers the trigger and the ids of a hook or job event that failed the strict
+// checks, so that a job can still be ended; false when o is neither.
+func (d *decoder) recoverGate(o object) bool {
+	if job, ok, err := o.obj(jobKey); err == nil && ok {
+		d.rej.Trigger = TriggerCodePipeline
+		if id := job.lenientStr("id"); jobIDPattern.MatchString(id) {
+			d.rej.ID, d.rej.JobID = id, id
+		}
+		return true
+	}
+	if o.has(hookDeploymentKey) || o.has(hookExecutionKey) {
+		d.rej.Trigger = TriggerCodeDeploy
+		if x := o.lenientStr(hookExecutionKey); x != "" {
+			d.rej.ID = recovered(x)
+		}
+		return true
+	}
+	return false
 }
 
 // jsonErrorReason describes an error of json.Unmarshal into the event type without any value
