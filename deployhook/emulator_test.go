@@ -111,3 +111,23 @@ func TestErrorsOverHTTP(t *testing.T) {
 		t.Errorf("PutLifecycleEventHookExecutionStatus(InProgress) = %v; want InvalidLifecycleEventHookExecutionStatusException", err)
 	}
 }
+
+// TestThrottledOverHTTP: the emulator's throttling of CodeDeploy reaches the caller as a
+// transient error naming the call.
+func TestThrottledOverHTTP(t *testing.T) {
+	world := localaws.DefaultWorld()
+	d := checkout
+	d.InProgress, d.ExecutionID = codedeploysim.EventBeforeAllowTraffic, "exec-1"
+	world.CodeDeploy.Deployments = []codedeploysim.Deployment{d}
+	_, url := localawstest.Start(t, world, localaws.Options{Faults: localaws.Faults{ThrottleRate: localaws.Rates{"codedeploy:*": 1}}})
+	client := codedeploy.NewFromConfig(localaws.SDKConfig(url), func(o *codedeploy.Options) { o.RetryMaxAttempts = 1 })
+	_, err := deployhook.Resolve(context.Background(), client, d.ID, d.ExecutionID)
+	var e *deployhook.Error
+	if !errors.As(err, &e) || !e.Transient || e.Code != "ThrottlingException" || e.Op != "ListDeploymentTargets" {
+		t.Errorf("Resolve throttled = %v; want a transient ThrottlingException of ListDeploymentTargets", err)
+	}
+	_, err = deployhook.Report(context.Background(), client, deployhook.Hook{DeploymentID: d.ID, ExecutionID: d.ExecutionID}, deployhook.Succeeded)
+	if !deployhook.IsTransient(err) {
+		t.Errorf("Report throttled = %v; want a transient error", err)
+	}
+}

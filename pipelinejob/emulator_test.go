@@ -90,3 +90,17 @@ func TestJobErrorsOverHTTP(t *testing.T) {
 }
 
 func containsString(b []byte, s string) bool { return strings.Contains(string(b), s) }
+
+// TestThrottledOverHTTP: throttled results are transient, and a job throttled once still
+// takes its one result afterwards.
+func TestThrottledOverHTTP(t *testing.T) {
+	srv, url := localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{Faults: localaws.Faults{ThrottleRate: localaws.Rates{"codepipeline:PutJobSuccessResult": 1}}})
+	client := codepipeline.NewFromConfig(localaws.SDKConfig(url), func(o *codepipeline.Options) { o.RetryMaxAttempts = 1 })
+	id, _ := srv.CodePipeline().CreateJob(codepipelinesim.Job{})
+	if _, err := pipelinejob.Succeed(context.Background(), client, id, nil, "ready"); !pipelinejob.IsTransient(err) {
+		t.Errorf("Succeed throttled = %v; want a transient error", err)
+	}
+	if got, err := pipelinejob.Fail(context.Background(), client, id, pipelinejob.JobFailed, "gave up"); err != nil || got != pipelinejob.Ended {
+		t.Errorf("Fail = %v, %v", got, err)
+	}
+}
