@@ -13,10 +13,12 @@
 // claims, its protocol codec) that registers itself with the server in
 // one place, the services function in services.go:
 //
-//	rg.register(Registration{API: rg.sqs.API()})
-//	rg.register(Registration{API: rg.lambda.API(), Quota: 15, QuotaExempt: []string{"GetFunction"}})
+//	rg.register(Registration{API: rg.sqs.API(), Sim: rg.sqs})
+//	rg.register(Registration{API: rg.lambda.API(), Sim: rg.lambda, Quota: 15, QuotaExempt: []string{"GetFunction"}})
 //
-// A new service is one package plus one such line. Its operations return
+// A new service is one package plus one such line (or, for a service
+// outside this module or a test's own, one ServiceBuilder in
+// Options.Services, registered the same way). Its operations return
 // (output, *awsproto.Error) and a codec at the edge speaks the protocol:
 // for an AWS JSON 1.1 service with target dispatch
 // (X-Amz-Target: CodeDeploy_20141006.GetDeployment) the package's API
@@ -24,7 +26,8 @@
 // localaws changes but that line. A service seeded from the world file
 // owns a field of World (its own section of the file, e.g.
 // "codeDeploy": {...}) and reads it from Env.World when it is built; Env
-// also gives the account, Region and clock. Faults, statistics and the
+// also gives the account, Region and clock. Server.Service(name) hands
+// tests the service's own value (Registration.Sim). Faults, statistics and the
 // request log key every operation as "service:Operation" (a bare operation
 // name in a fault flag is accepted when one service alone has it).
 //
@@ -39,6 +42,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -73,6 +77,14 @@ type Options struct {
 	Seed int64
 	// Clock drives the services' state machines; clock.Real{} when nil.
 	Clock clock.Clock
+	// Services are further services, registered after the built-in ones
+	// exactly as they are (a service not in this module, or a test's own).
+	// Each builder runs once per account and Region.
+	Services []ServiceBuilder
+	// RequestLog, when set, gets one JSON line per request: service,
+	// operation, account, Region, HTTP status, latency and the fault
+	// injected, if any.
+	RequestLog io.Writer
 }
 
 func (o Options) controlPlaneRPS() float64 {
@@ -104,6 +116,8 @@ type Server struct {
 	mu    sync.Mutex // guards rng and stats
 	rng   *rand.Rand
 	stats map[statKey]*OperationStats
+
+	log *slog.Logger // nil without Options.RequestLog
 }
 
 type statKey struct{ service, operation string }
@@ -125,6 +139,9 @@ func New(world World, opts Options) (*Server, error) {
 		stats: map[statKey]*OperationStats{},
 	}
 	s.homeAccount, s.homeRegion = world.account()
+	if opts.RequestLog != nil {
+		s.log = slog.New(slog.NewJSONHandler(opts.RequestLog, nil))
+	}
 	if err := s.Reset(); err != nil {
 		return nil, fmt.Errorf("new emulator: %w", err)
 	}
@@ -327,6 +344,18 @@ func (s *Server) CodeDeploy() *codedeploysim.Service { return s.home().codeDeplo
 // their results in process.
 func (s *Server) CodePipeline() *codepipelinesim.Service { return s.home().codePipeline }
 
+// Service returns the Registration.Sim of the service named name in the
+// world's account and Region, nil when there is none: a test asserts it to
+// the service's type (srv.Service("sqs").(*sqssim.Service)).
+func (s *Server) Service(name string) any {
+	for _, svc := range s.home().services {
+		if svc.API.Name() == name {
+			return svc.Sim
+		}
+	}
+	return nil
+}
+
 // World is the world the server was built from.
 func (s *Server) World() World { return s.world }
 
@@ -396,8 +425,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(awsproto.WithCaller(r.Context(), c))
 	api, name := svc.API, svc.API.Name()
 	s.count(name, op, func(o *OperationStats) { o.Requests++ })
+	rec := &statusRecorder{ResponseWriter: w}
+	w = rec
+	fault := ""
+	if s.log != nil {
+		began := time.Now()
+		defer func() {
+			s.log.Info("request", "service", name, "operation", op, "account", c.AccountID, "region", c.Region,
+				"status", rec.status, "latencyMs", time.Since(began).Milliseconds(), "fault", fault)
+		}()
+	}
 
 	if d := s.opts.Faults.Latency.For(name, op); d > 0 {
+		fault = "latency"
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -407,25 +447,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.roll(s.opts.Faults.ResetRate.For(name, op)) && s.reset(w) {
+		fault = addFault(fault, "reset")
 		s.count(name, op, func(o *OperationStats) { o.Errors++; o.Resets++ })
 		return
 	}
 	if svc.limiter != nil && !svc.exempt[op] && !svc.limiter.Allow() {
+		fault = addFault(fault, "quota")
 		s.count(name, op, func(o *OperationStats) { o.Throttled++ })
 		api.WriteError(w, r, api.Throttled(op))
 		return
 	}
 	if s.roll(s.opts.Faults.ThrottleRate.For(name, op)) {
+		fault = addFault(fault, "throttle")
 		s.count(name, op, func(o *OperationStats) { o.Throttled++ })
 		api.WriteError(w, r, api.Throttled(op))
 		return
 	}
 	if s.roll(s.opts.Faults.ErrorRate.For(name, op)) {
+		fault = addFault(fault, "error")
 		s.count(name, op, func(o *OperationStats) { o.Errors++ })
 		api.WriteError(w, r, api.Internal(op))
 		return
 	}
-	rec := &statusRecorder{ResponseWriter: w}
 	api.ServeOperation(rec, r, op)
 	switch {
 	case rec.status == http.StatusTooManyRequests:
@@ -433,6 +476,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case rec.status >= 500:
 		s.count(name, op, func(o *OperationStats) { o.Errors++ })
 	}
+}
+
+// addFault records one more injected fault: "latency,throttle".
+func addFault(faults, f string) string {
+	if faults == "" {
+		return f
+	}
+	return faults + "," + f
 }
 
 // route finds the service that claims r and the operation it names.

@@ -19,6 +19,9 @@ import (
 // the server enforces on it.
 type Registration struct {
 	API awsproto.Service
+	// Sim is the service's own value (*sqssim.Service, ...), which
+	// Server.Service returns for Go-level inspection in tests.
+	Sim any
 	// Quota is the requests per second the service accepts per account and
 	// Region, with a burst of the same size (wall time); requests over it
 	// are answered with the service's throttling error. 0 means none.
@@ -56,12 +59,24 @@ func services(env Env, rg *region) error {
 	rg.codeDeploy = codeDeploy
 	rg.codePipeline = codepipelinesim.New(codepipelinesim.Config{AccountID: env.AccountID, Region: env.Region, Clock: env.Clock})
 
-	rg.register(Registration{API: rg.sqs.API()})
-	rg.register(Registration{API: rg.lambda.API(), Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction", "Invoke"}})
-	rg.register(Registration{API: rg.codeDeploy.API()})
-	rg.register(Registration{API: rg.codePipeline.API()})
+	rg.register(Registration{API: rg.sqs.API(), Sim: rg.sqs})
+	rg.register(Registration{API: rg.lambda.API(), Sim: rg.lambda, Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction", "Invoke"}})
+	rg.register(Registration{API: rg.codeDeploy.API(), Sim: rg.codeDeploy})
+	rg.register(Registration{API: rg.codePipeline.API(), Sim: rg.codePipeline})
+
+	for i, build := range env.Options.Services {
+		reg, err := build(env)
+		if err != nil {
+			return fmt.Errorf("service %d of Options.Services: %w", i, err)
+		}
+		rg.register(reg)
+	}
 	return nil
 }
+
+// ServiceBuilder builds a service for one account and Region; see
+// Options.Services.
+type ServiceBuilder func(Env) (Registration, error)
 
 // region holds the services of one account and Region.
 type region struct {

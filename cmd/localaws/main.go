@@ -1,8 +1,11 @@
-// Command localaws runs the local AWS emulator: the Lambda control plane and
-// SQS on one port (default 127.0.0.1:4566, like LocalStack), seeded from a
-// world file, with optional faults, SQS event source mappings that invoke a
-// function over HTTP, and CodeDeploy Lambda deployments run against the
-// hook functions' invoke URLs (-deploy).
+// Command localaws runs the local AWS emulator: the Lambda control plane
+// and Invoke, SQS over both its JSON and query protocols, and the CodeDeploy
+// and CodePipeline operations of deployment gates, on one port (default
+// 127.0.0.1:4566, like LocalStack), seeded from a world file, with optional
+// faults, a request log, SQS event source mappings that invoke a function
+// over HTTP, and CodeDeploy Lambda deployments run against the hook
+// functions' invoke URLs (-deploy). localaws -h lists the flags and
+// environment.
 package main
 
 import (
@@ -109,17 +112,21 @@ func (d *deployRuns) Set(s string) error {
 // defaults of -addr and -world.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("localaws", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// Parse reports errors through run's error; -h prints the usage to
+	// stdout below.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	addr := fs.String("addr", envOr(getenv, "LOCALAWS_ADDR", "127.0.0.1:4566"), "listen address")
 	worldFile := fs.String("world", getenv("LOCALAWS_WORLD"), "world file (JSON); the built-in default when empty")
 	printWorld := fs.Bool("print-world", false, "print the built-in world file and exit")
 	var faults localaws.Faults
-	fs.Var(&faults.Latency, "latency", "added latency: 50ms for every operation, or Op=200ms,... (mixable)")
-	fs.Var(&faults.ThrottleRate, "throttle-rate", "fraction of requests throttled: 0.2, or Op=0.5,... (mixable)")
-	fs.Var(&faults.ErrorRate, "error-rate", "fraction of requests answered with a 5xx: 0.05, or Op=0.5,... (mixable)")
-	fs.Var(&faults.ResetRate, "reset-rate", "fraction of connections reset without a response: 0.02, or Op=0.5,... (mixable)")
+	fs.Var(&faults.Latency, "latency", "added latency: 50ms for every operation, or Op=200ms, service:Op=200ms, service:*=200ms,... (mixable)")
+	fs.Var(&faults.ThrottleRate, "throttle-rate", "fraction of requests throttled: 0.2, or Op=0.5, sqs:Op=0.5, sqs:*=0.5,... (mixable; an unknown operation is refused)")
+	fs.Var(&faults.ErrorRate, "error-rate", "fraction of requests answered with a 5xx: 0.05, or Op=0.5, service:Op=0.5,... (mixable)")
+	fs.Var(&faults.ResetRate, "reset-rate", "fraction of connections reset without a response: 0.02, or Op=0.5, service:Op=0.5,... (mixable)")
 	rps := fs.Float64("control-plane-rps", localaws.DefaultControlPlaneRPS, "Lambda control-plane quota in requests/s (burst the same); 0 turns it off")
 	seed := fs.Int64("seed", 0, "seed of the fault dice; 0 picks one and prints it")
+	requestLog := fs.Bool("log", false, "log one JSON line per request to stderr: service, operation, account, Region, status, latency, injected fault")
 	invokes := invokeURLs{}
 	fs.Var(invokes, "invoke", "serve Invoke of function FUNCTION by forwarding to INVOKE_URL: FUNCTION=INVOKE_URL, e.g. the Runtime Interface Emulator's http://127.0.0.1:8080/2015-03-31/functions/function/invocations (repeatable)")
 	var esms mappings
@@ -128,9 +135,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Var(&deploys, "deploy", "run the world file's CodeDeploy deployment DEPLOYMENT_ID once listening, invoking its hooks at INVOKE_URL (DEPLOYMENT_ID=INVOKE_URL) or at each hook function's invoke URL (-invoke or the world's invokeURL) (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout, fs)
 			return nil
 		}
-		return err
+		return fmt.Errorf("%w (localaws -h lists the flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -156,6 +164,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		world.Functions[i].InvokeURL = invokes[name]
 	}
 	opts := localaws.Options{Faults: faults, ControlPlaneRPS: *rps, Seed: *seed}
+	if *requestLog {
+		opts.RequestLog = stderr
+	}
 	if *rps <= 0 {
 		opts.ControlPlaneRPS = -1
 	}
@@ -173,6 +184,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	url, stop, err := srv.Listen(*addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%s is already in use (another localaws or LocalStack?): choose another address with -addr 127.0.0.1:4567 or LOCALAWS_ADDR=127.0.0.1:4567", *addr)
+	}
 	if err != nil {
 		return err
 	}
@@ -272,6 +286,36 @@ func deployDrivers(srv *localaws.Server, world localaws.World, deploys deployRun
 		drivers = append(drivers, d)
 	}
 	return drivers, nil
+}
+
+// usage prints what localaws serves, its flags and the environment
+// variables that give their defaults.
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `Usage: localaws [flags]
+
+Runs the local AWS emulator on one port, like LocalStack: the Lambda control
+plane and Invoke (REST-JSON), SQS (AWS JSON 1.0 and the query protocol),
+CodeDeploy and CodePipeline (AWS JSON 1.1), seeded from a world file, with
+optional faults, SQS event source mappings and CodeDeploy deployments.
+Point clients at it with --endpoint-url / AWS_ENDPOINT_URL; any credentials
+work, and the Region they sign for picks the Region.
+
+Flags:
+`)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprint(w, `
+Environment:
+  LOCALAWS_ADDR   default of -addr (127.0.0.1:4566)
+  LOCALAWS_WORLD  default of -world (the built-in world when empty)
+
+Endpoints of the emulator itself:
+  GET  /_localaws/stats        requests, throttles and errors by service and operation
+  POST /_localaws/reset-stats  zero the statistics
+  POST /_localaws/reset        restore the world file's state
+  GET  /_localaws/health       {"status":"ok"}
+`)
 }
 
 func quota(rps float64) string {
