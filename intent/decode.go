@@ -44,9 +44,12 @@ type Rejection struct {
 	FunctionName  string
 	Qualifier     string
 	Trigger       Trigger
+	// JobID is the CodePipeline job of a refused job event, when its id could be read: the
+	// job must still be ended, with PutJobFailureResult(ConfigurationError).
+	JobID string `json:",omitempty"`
 }
 
-// Error returns "reject TRIGGER payload ID [FUNCTION:QUALIFIER]: REASON".
+// Error returns "reject TRIGGER payload ID [FUNCTION:QUALIFIER] [of job JOB]: REASON".
 func (r *Rejection) Error() string {
 	var b strings.Builder
 	b.WriteString("reject ")
@@ -67,6 +70,10 @@ func (r *Rejection) Error() string {
 			b.WriteString(r.Qualifier)
 		}
 	}
+	if r.JobID != "" && r.JobID != r.ID {
+		b.WriteString(" of job ")
+		b.WriteString(r.JobID)
+	}
 	b.WriteString(": ")
 	b.WriteString(r.Reason)
 	return b.String()
@@ -86,8 +93,8 @@ func (d *decoder) reject(format string, args ...any) *Rejection {
 
 // Decode decodes one payload: a direct invocation payload or one SQS record body. It
 // recognises, in this order, prewarm's follow-up message, an EventBridge envelope (Alias
-// Switch, Provisioned Concurrency Change, CloudTrail UpdateAlias, Scheduled Event) and a bare
-// intent, and refuses everything else, including SQS batches nested in a body and other
+// Switch, Provisioned Concurrency Change, CloudTrail UpdateAlias, Scheduled Event), a
+// CodeDeploy lifecycle hook, a CodePipeline job and a bare intent, and refuses everything else, including SQS batches nested in a body and other
 // AWS events. An SQS batch as the invocation payload is the handler's to recognise.
 //
 // defaultID is the id to use when the payload carries none (the SQS messageId or the Lambda
@@ -134,6 +141,10 @@ func (d *decoder) decode(payload []byte, bare Trigger) (Message, *Rejection) {
 		return Message{}, d.reject("%s", recordsReason(o))
 	case o.has("detail-type") || (o.has("source") && o.has("detail")):
 		return d.envelope(o)
+	case o.has(hookDeploymentKey) || o.has(hookExecutionKey):
+		return d.codeDeployHook(o)
+	case o.has(jobKey):
+		return d.codePipelineJob(payload)
 	}
 	if what := lookalike(o); what != "" {
 		return Message{}, d.reject("body looks like %s, not a prewarm intent", what)
@@ -326,6 +337,9 @@ func recovered(s string) string {
 func (d *decoder) recoverIdentifiers(payload []byte) {
 	var o object
 	if json.Unmarshal(payload, &o) != nil {
+		return
+	}
+	if d.recoverGate(o) {
 		return
 	}
 	if id := o.lenientStr("id"); id != "" {

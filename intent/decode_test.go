@@ -21,13 +21,15 @@ func ptr[T any](v T) *T { return &v }
 
 // view is the golden-file rendering of a Decode outcome.
 type view struct {
-	Kind      string      `json:"kind,omitempty"`
-	Trigger   Trigger     `json:"trigger,omitempty"`
-	ID        string      `json:"id,omitempty"`
-	Intent    *intentView `json:"intent,omitempty"`
-	FollowUp  *followView `json:"followUp,omitempty"`
-	Rejection *Rejection  `json:"rejection,omitempty"`
-	Other     string      `json:"otherError,omitempty"`
+	Kind      string          `json:"kind,omitempty"`
+	Trigger   Trigger         `json:"trigger,omitempty"`
+	ID        string          `json:"id,omitempty"`
+	Intent    *intentView     `json:"intent,omitempty"`
+	FollowUp  *followView     `json:"followUp,omitempty"`
+	Hook      *CodeDeployHook `json:"codeDeployHook,omitempty"`
+	Job       *jobView        `json:"codePipelineJob,omitempty"`
+	Rejection *Rejection      `json:"rejection,omitempty"`
+	Other     string          `json:"otherError,omitempty"`
 }
 
 type intentView struct {
@@ -47,6 +49,12 @@ type intentView struct {
 	Wait          bool     `json:"wait"`
 	DryRun        bool     `json:"dryRun"`
 	AliasMoved    bool     `json:"aliasMoved"`
+}
+
+type jobView struct {
+	JobID             string     `json:"jobId"`
+	ContinuationToken string     `json:"continuationToken,omitempty"`
+	Intent            intentView `json:"intent"`
 }
 
 type followView struct {
@@ -91,6 +99,12 @@ func render(t *testing.T, m Message, err error) []byte {
 			v.FollowUp = &followView{Intent: viewIntent(f.Intent), Value: f.Value, Strategy: f.Strategy,
 				Base: f.Base, Scale: f.Scale, ClampedBy: f.ClampedBy, Attempt: f.Attempt,
 				Started: f.Started, Deadline: f.Deadline}
+		case KindCodeDeployHook:
+			h := m.CodeDeployHook
+			v.Hook = &h
+		case KindCodePipelineJob:
+			j := m.CodePipelineJob
+			v.Job = &jobView{JobID: j.JobID, ContinuationToken: j.ContinuationToken, Intent: viewIntent(j.Intent)}
 		}
 	}
 	b, jerr := json.MarshalIndent(v, "", "  ")
@@ -497,5 +511,82 @@ func TestCloudTrailRegionWithoutAccount(t *testing.T) {
 	var rej *Rejection
 	if !errors.As(err, &rej) || !strings.Contains(rej.Reason, "no account") || rej.FunctionName != "checkout-api" {
 		t.Fatalf("Decode = %v, want a rejection naming the missing account", err)
+	}
+}
+
+// TestCodePipelineJobKeepsNoCredentials decodes job events, good and bad, and finds the
+// artifact credentials in no rejection, message or String().
+func TestCodePipelineJobKeepsNoCredentials(t *testing.T) {
+	const (
+		key     = "AKIAIOSFODNN7EXAMPLE"
+		secret  = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+		session = "FQoGZXIvYXdzEXAMPLESESSIONTOKEN"
+	)
+	creds := `"artifactCredentials":{"accessKeyId":"` + key + `","secretAccessKey":"` + secret + `","sessionToken":"` + session + `"}`
+	job := func(id, params, rest string) string {
+		return `{"CodePipeline.job":{"id":"` + id + `","data":{"actionConfiguration":{"configuration":{"UserParameters":` + params + `}},` + rest + `}}}`
+	}
+	const id = "11111111-abcd-1111-abcd-111111abcdef"
+	tests := []struct {
+		name    string
+		payload string
+		wantErr bool
+	}{
+		{"accepted", job(id, `"{\"functionName\":\"f\",\"to\":\"GREEN\"}"`, creds), false},
+		{"bad UserParameters", job(id, `"{\"functionName\":\"f\"}"`, creds), true},
+		{"UserParameters not JSON", job(id, `"GREEN"`, creds), true},
+		{"bad job id", job("job-1", `"{\"functionName\":\"f\",\"to\":\"GREEN\"}"`, creds), true},
+		{"credentials of the wrong type", job(id, `"{}"`, `"artifactCredentials":{"accessKeyId":1,"secretAccessKey":"`+secret+`","sessionToken":["`+session+`"]}`), true},
+		{"duplicate credential", job(id, `"{}"`, `"artifactCredentials":{"secretAccessKey":"`+secret+`","secretAccessKey":"`+secret+`"}`), true},
+		{"credentials broken JSON", job(id, `"{}"`, `"artifactCredentials":{"secretAccessKey":"`+secret+`\u00"}`), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Decode([]byte(tt.payload), "req-1", TriggerDirect)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("Decode = %+v, %v; want error %v", m, err, tt.wantErr)
+			}
+			seen := fmt.Sprintf("%v|%+v|%v|%+v|%s", err, err, m, m, m.CodePipelineJob)
+			var rej *Rejection
+			if errors.As(err, &rej) {
+				seen += fmt.Sprintf("|%+v|%s", *rej, rej.Reason)
+				if tt.name != "bad job id" && tt.name != "credentials broken JSON" && (rej.JobID != id || rej.Trigger != TriggerCodePipeline) {
+					t.Errorf("rejection %+v does not name job %s", rej, id)
+				}
+			}
+			for _, c := range []string{key, secret, session, secret[:12]} {
+				if strings.Contains(seen, c) {
+					t.Errorf("%q is in %s", c, seen)
+				}
+			}
+		})
+	}
+}
+
+// TestCodePipelineJobRejectionNamesTheJob: a job whose intent is refused can still be ended.
+func TestCodePipelineJobRejectionNamesTheJob(t *testing.T) {
+	payload := `{"CodePipeline.job":{"id":"11111111-abcd-1111-abcd-111111abcdef","data":{"actionConfiguration":{"configuration":{"UserParameters":"{\"functionName\":\"f\",\"to\":\"$LATEST\",\"id\":\"mine\"}"}}}}}`
+	_, err := Decode([]byte(payload), "req-1", TriggerDirect)
+	var rej *Rejection
+	if !errors.As(err, &rej) {
+		t.Fatalf("Decode = %v; want a *Rejection", err)
+	}
+	if rej.JobID != "11111111-abcd-1111-abcd-111111abcdef" || rej.ID != "mine" || rej.Trigger != TriggerCodePipeline {
+		t.Errorf("rejection %+v; want job 11111111-…, id mine, trigger codepipeline", rej)
+	}
+	if want := "reject codepipeline payload mine f:$LATEST of job 11111111-abcd-1111-abcd-111111abcdef: "; !strings.HasPrefix(rej.Error(), want) {
+		t.Errorf("Error() = %q; want prefix %q", rej.Error(), want)
+	}
+}
+
+// TestGateStrings: the String forms name the gate and shorten long ids.
+func TestGateStrings(t *testing.T) {
+	h := CodeDeployHook{DeploymentID: "d-ABCDEF123", ExecutionID: strings.Repeat("x", 300)}
+	if got, want := h.String(), "CodeDeploy deployment d-ABCDEF123 hook execution "+strings.Repeat("x", 40)+"…"; got != want {
+		t.Errorf("hook String() = %q, want %q", got, want)
+	}
+	j := CodePipelineJob{JobID: "j", ContinuationToken: "t", Intent: Intent{Function: Function{Name: "f"}, Qualifier: "GREEN"}}
+	if got, want := j.String(), "CodePipeline job j for f:GREEN (continued)"; got != want {
+		t.Errorf("job String() = %q, want %q", got, want)
 	}
 }

@@ -1,12 +1,15 @@
 package intent
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	awsevents "github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -14,7 +17,7 @@ import (
 // *Rejection with a reason or a message that re-validates and survives a trip through a
 // follow-up message. Seeds: testdata/fuzz/FuzzDecode plus every decode fixture.
 func FuzzDecode(f *testing.F) {
-	for _, glob := range []string{"testdata/decode/*.json", "testdata/awsevents/sqs-event.json", "testdata/awsevents/codedeploy-deployment-event.json"} {
+	for _, glob := range []string{"testdata/decode/*.json", "testdata/awsevents/sqs-event.json", "testdata/awsevents/codedeploy-deployment-event.json", "testdata/awsevents/codepipeline-job-event.json"} {
 		files, _ := filepath.Glob(glob)
 		for _, file := range files {
 			if b, err := os.ReadFile(file); err == nil {
@@ -72,6 +75,10 @@ func FuzzDecode(f *testing.F) {
 			if m.Trigger != TriggerSchedule || m.ID == "" {
 				t.Fatalf("reconcile message %+v", m)
 			}
+		case KindCodeDeployHook:
+			checkHook(t, m)
+		case KindCodePipelineJob:
+			checkJob(t, m)
 		default:
 			t.Fatalf("unknown kind %v", m.Kind)
 		}
@@ -126,6 +133,106 @@ func FuzzParseFunction(f *testing.F) {
 		}
 		if err := fn.validate(); err != nil {
 			t.Fatalf("parsed function does not validate: %v", err)
+		}
+	})
+}
+
+func checkHook(t *testing.T, m Message) {
+	t.Helper()
+	h := m.CodeDeployHook
+	if m.Trigger != TriggerCodeDeploy || m.ID != h.ExecutionID || !deploymentIDPattern.MatchString(h.DeploymentID) ||
+		!printableToken(h.ExecutionID) || len(h.ExecutionID) > maxExecutionIDLen {
+		t.Fatalf("hook message %+v", m)
+	}
+}
+
+func checkJob(t *testing.T, m Message) {
+	t.Helper()
+	j := m.CodePipelineJob
+	if err := j.Intent.Validate(); err != nil {
+		t.Fatalf("job intent does not re-validate: %v\n%+v", err, j.Intent)
+	}
+	if m.Trigger != TriggerCodePipeline || j.Intent.Trigger != TriggerCodePipeline || m.ID != j.Intent.ID || !jobIDPattern.MatchString(j.JobID) {
+		t.Fatalf("job message %+v", m)
+	}
+}
+
+// FuzzCodeDeployHook builds hook events from arbitrary ids: Decode never panics, a hook it
+// accepts carries exactly the ids sent, and a refusal still names the trigger.
+func FuzzCodeDeployHook(f *testing.F) {
+	f.Add("d-ABCDEF123", "eyJlbmNyeXB0ZWREYXRhIjoiQkxBSCJ9")
+	f.Add("d-", "x")
+	f.Add("d-abc", "")
+	f.Add("D-ABC", "a b")
+	f.Fuzz(func(t *testing.T, deployment, execution string) {
+		payload, err := json.Marshal(map[string]string{hookDeploymentKey: deployment, hookExecutionKey: execution})
+		if err != nil {
+			t.Skip()
+		}
+		m, err := Decode(payload, "fuzz-id", TriggerDirect)
+		if err != nil {
+			var rej *Rejection
+			if !errors.As(err, &rej) || rej.Trigger != TriggerCodeDeploy || rej.Reason == "" {
+				t.Fatalf("Decode(%s) = %v; want a codedeploy *Rejection with a reason", payload, err)
+			}
+			return
+		}
+		if m.Kind != KindCodeDeployHook {
+			t.Fatalf("Decode(%s) kind %v", payload, m.Kind)
+		}
+		checkHook(t, m)
+		if m.CodeDeployHook.DeploymentID != deployment || m.CodeDeployHook.ExecutionID != execution {
+			t.Fatalf("Decode(%s) = %+v", payload, m.CodeDeployHook)
+		}
+	})
+}
+
+// FuzzCodePipelineJob builds job events from an arbitrary job id, UserParameters and artifact
+// credentials: Decode never panics; a refusal with a well-formed job id carries it; and the
+// credentials appear in no rejection, no String() and no %+v of the message.
+func FuzzCodePipelineJob(f *testing.F) {
+	f.Add("11111111-abcd-1111-abcd-111111abcdef", `{"functionName":"my-function","to":"GREEN"}`, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	f.Add("11111111-abcd-1111-abcd-111111abcdef", `{"functionName":"my-function","to":"GREEN","secret":1}`, "AKIAIOSFODNN7EXAMPLE")
+	f.Add("not-a-job", `{}`, "FQoGZXIvYXdzEXAMPLE")
+	f.Add("11111111-abcd-1111-abcd-111111abcdef", `not json`, "FQoGZXIvYXdzEXAMPLE")
+	f.Fuzz(func(t *testing.T, jobID, params, secret string) {
+		decode := func(secret string) (Message, error, bool) {
+			ev := awsevents.CodePipelineJobEvent{CodePipelineJob: awsevents.CodePipelineJob{ID: jobID, Data: awsevents.CodePipelineData{
+				ActionConfiguration: awsevents.CodePipelineActionConfiguration{Configuration: awsevents.CodePipelineConfiguration{UserParameters: params}},
+				ArtifactCredentials: awsevents.CodePipelineArtifactCredentials{SecretAccessKey: secret, SessionToken: secret, AccessKeyID: secret},
+			}}}
+			payload, err := json.Marshal(ev)
+			if err != nil {
+				return Message{}, nil, false
+			}
+			m, err := Decode(payload, "fuzz-id", TriggerDirect)
+			return m, err, true
+		}
+		m, err, ok := decode(secret)
+		if !ok {
+			t.Skip()
+		}
+		// Whatever the credentials are, the outcome is the same: nothing of them is kept.
+		other, otherErr, _ := decode("other-" + secret)
+		if fmt.Sprint(err) != fmt.Sprint(otherErr) || fmt.Sprintf("%+v", m) != fmt.Sprintf("%+v", other) {
+			t.Fatalf("the outcome depends on the artifact credentials: %v / %v\n%+v\n%+v", err, otherErr, m, other)
+		}
+		if err != nil {
+			var rej *Rejection
+			if !errors.As(err, &rej) || rej.Trigger == "" || rej.Reason == "" {
+				t.Fatalf("Decode = %v; want a *Rejection with a trigger and a reason", err)
+			}
+			if rej.Trigger == TriggerCodePipeline && jobIDPattern.MatchString(jobID) && rej.JobID != jobID {
+				t.Fatalf("rejection %+v lost job id %q", rej, jobID)
+			}
+			return
+		}
+		if m.Kind != KindCodePipelineJob {
+			t.Fatalf("kind %v", m.Kind)
+		}
+		checkJob(t, m)
+		if m.CodePipelineJob.JobID != jobID {
+			t.Fatalf("job id %q, sent %q", m.CodePipelineJob.JobID, jobID)
 		}
 	})
 }

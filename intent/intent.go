@@ -1,6 +1,6 @@
 // Package intent decodes prewarm's input payloads into messages: deployment intents (bare,
-// from EventBridge or from CloudTrail alias updates), scheduled reconcile requests and
-// prewarm's own follow-up messages. It validates strictly, does no I/O and knows no AWS SDK
+// from EventBridge, from CloudTrail alias updates or from a CodePipeline job), CodeDeploy
+// lifecycle hooks, scheduled reconcile requests and prewarm's own follow-up messages. It validates strictly, does no I/O and knows no AWS SDK
 // types; every payload it refuses comes back as a *Rejection naming what was wrong.
 package intent
 
@@ -15,17 +15,20 @@ type Trigger string
 
 // Triggers.
 const (
-	TriggerSQS         Trigger = "sqs"         // a bare intent in an SQS record body
-	TriggerEventBridge Trigger = "eventbridge" // an EventBridge envelope (Alias Switch, Provisioned Concurrency Change)
-	TriggerCloudTrail  Trigger = "cloudtrail"  // a CloudTrail UpdateAlias event delivered by EventBridge
-	TriggerSchedule    Trigger = "schedule"    // an EventBridge Scheduled Event
-	TriggerDirect      Trigger = "direct"      // a bare intent as the invocation payload
-	TriggerFollowUp    Trigger = "followup"    // prewarm's own follow-up message
+	TriggerSQS          Trigger = "sqs"          // a bare intent in an SQS record body
+	TriggerEventBridge  Trigger = "eventbridge"  // an EventBridge envelope (Alias Switch, Provisioned Concurrency Change)
+	TriggerCloudTrail   Trigger = "cloudtrail"   // a CloudTrail UpdateAlias event delivered by EventBridge
+	TriggerSchedule     Trigger = "schedule"     // an EventBridge Scheduled Event
+	TriggerDirect       Trigger = "direct"       // a bare intent as the invocation payload
+	TriggerFollowUp     Trigger = "followup"     // prewarm's own follow-up message
+	TriggerCodeDeploy   Trigger = "codedeploy"   // a CodeDeploy lifecycle hook
+	TriggerCodePipeline Trigger = "codepipeline" // a CodePipeline job's UserParameters
 )
 
 func (t Trigger) valid() bool {
 	switch t {
-	case TriggerSQS, TriggerEventBridge, TriggerCloudTrail, TriggerSchedule, TriggerDirect, TriggerFollowUp:
+	case TriggerSQS, TriggerEventBridge, TriggerCloudTrail, TriggerSchedule, TriggerDirect, TriggerFollowUp,
+		TriggerCodeDeploy, TriggerCodePipeline:
 		return true
 	}
 	return false
@@ -36,12 +39,14 @@ type Kind int
 
 // Kinds.
 const (
-	KindIntent    Kind = iota + 1 // derive and apply provisioned concurrency for one target
-	KindReconcile                 // run a reconcile pass over every allowed function
-	KindFollowUp                  // continue tracking a change started earlier
+	KindIntent          Kind = iota + 1 // derive and apply provisioned concurrency for one target
+	KindReconcile                       // run a reconcile pass over every allowed function
+	KindFollowUp                        // continue tracking a change started earlier
+	KindCodeDeployHook                  // warm or release a CodeDeploy deployment's versions, then answer the hook
+	KindCodePipelineJob                 // carry out a CodePipeline job's intent, then end the job
 )
 
-// String returns "intent", "reconcile" or "followup".
+// String returns "intent", "reconcile", "followup", "codedeploy-hook" or "codepipeline-job".
 func (k Kind) String() string {
 	switch k {
 	case KindIntent:
@@ -50,6 +55,10 @@ func (k Kind) String() string {
 		return "reconcile"
 	case KindFollowUp:
 		return "followup"
+	case KindCodeDeployHook:
+		return "codedeploy-hook"
+	case KindCodePipelineJob:
+		return "codepipeline-job"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -123,7 +132,8 @@ type Intent struct {
 type Message struct {
 	Kind    Kind
 	Trigger Trigger
-	// ID is the idempotency key of the message (for KindFollowUp, the original intent's).
+	// ID is the idempotency key of the message (for KindFollowUp, the original intent's; for
+	// KindCodeDeployHook, the hook execution id; for KindCodePipelineJob, the job's intent's).
 	ID string
 	// Intent is set for KindIntent.
 	Intent Intent
@@ -132,6 +142,10 @@ type Message struct {
 	// Functions is set for KindReconcile when the message continues a reconcile pass: the
 	// functions still to visit. Empty for a pass that starts from ALLOWED_FUNCTIONS.
 	Functions []string
+	// CodeDeployHook is set for KindCodeDeployHook.
+	CodeDeployHook CodeDeployHook
+	// CodePipelineJob is set for KindCodePipelineJob.
+	CodePipelineJob CodePipelineJob
 }
 
 // Limits on free-form identifiers, so results stay small.

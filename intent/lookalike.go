@@ -48,7 +48,6 @@ type signature struct {
 var signatures = []signature{
 	{"an SNS notification delivered to SQS without raw message delivery", []string{"Type", "TopicArn", "Message"}},
 	{"a CloudWatch Logs subscription event", []string{"awslogs"}},
-	{"a CodePipeline job event", []string{"CodePipeline.job"}},
 	{"a Cognito user pool trigger event", []string{"triggerSource", "userPoolId"}},
 	{"a Cognito Sync event", []string{"identityPoolId", "datasetRecords"}},
 	{"an AWS Config rule event", []string{"configRuleArn", "invokingEvent"}},

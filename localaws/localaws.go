@@ -55,6 +55,8 @@ import (
 
 	"github.com/prewarm/prewarm/localaws/awsproto"
 	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/localaws/codedeploysim"
+	"github.com/prewarm/prewarm/localaws/codepipelinesim"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
 	"github.com/prewarm/prewarm/localaws/sqssim"
 )
@@ -333,6 +335,14 @@ func (s *Server) Lambda() *lambdasim.Service { return s.home().lambda }
 // SQS is the emulated SQS of the world's account and Region, for Go-level
 // inspection.
 func (s *Server) SQS() *sqssim.Service { return s.home().sqs }
+
+// CodeDeploy returns the home account's CodeDeploy, for in-process setup, the deployment
+// driver and assertions.
+func (s *Server) CodeDeploy() *codedeploysim.Service { return s.home().codeDeploy }
+
+// CodePipeline returns the home account's CodePipeline jobs, for creating jobs and reading
+// their results in process.
+func (s *Server) CodePipeline() *codepipelinesim.Service { return s.home().codePipeline }
 
 // Service returns the Registration.Sim of the service named name in the
 // world's account and Region, nil when there is none: a test asserts it to

@@ -8,6 +8,8 @@ import (
 
 	"github.com/prewarm/prewarm/localaws/awsproto"
 	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/localaws/codedeploysim"
+	"github.com/prewarm/prewarm/localaws/codepipelinesim"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
 	"github.com/prewarm/prewarm/localaws/sqssim"
 )
@@ -50,9 +52,17 @@ type Env struct {
 func services(env Env, rg *region) error {
 	rg.lambda = lambdasim.New(env.World.lambdaConfig(env.AccountID, env.Region, env.Clock))
 	rg.sqs = sqssim.New(env.World.sqsConfig(env.AccountID, env.Region, env.Clock))
+	codeDeploy, err := codedeploysim.New(env.World.codeDeployConfig(env.AccountID, env.Region, env.Clock))
+	if err != nil {
+		return err
+	}
+	rg.codeDeploy = codeDeploy
+	rg.codePipeline = codepipelinesim.New(codepipelinesim.Config{AccountID: env.AccountID, Region: env.Region, Clock: env.Clock})
 
 	rg.register(Registration{API: rg.sqs.API(), Sim: rg.sqs})
 	rg.register(Registration{API: rg.lambda.API(), Sim: rg.lambda, Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction", "Invoke"}})
+	rg.register(Registration{API: rg.codeDeploy.API(), Sim: rg.codeDeploy})
+	rg.register(Registration{API: rg.codePipeline.API(), Sim: rg.codePipeline})
 
 	for i, build := range env.Options.Services {
 		reg, err := build(env)
@@ -73,6 +83,8 @@ type region struct {
 	accountID, name string
 	lambda          *lambdasim.Service
 	sqs             *sqssim.Service
+	codeDeploy      *codedeploysim.Service
+	codePipeline    *codepipelinesim.Service
 	services        []*registered
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/localaws/codedeploysim"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
 	"github.com/prewarm/prewarm/localaws/sqssim"
 )
@@ -39,6 +40,9 @@ type World struct {
 	PutConflictWindow Duration             `json:"putConflictWindow,omitempty"`
 	Functions         []lambdasim.Function `json:"functions"`
 	Queues            []sqssim.Queue       `json:"queues"`
+	// CodeDeploy seeds Lambda deployments (codedeploysim); CodePipeline jobs are created in
+	// process, so CodePipeline has no section.
+	CodeDeploy codedeploysim.World `json:"codeDeploy,omitzero"`
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string
@@ -136,6 +140,9 @@ func (w World) Validate() error {
 	if err := w.sqsConfig(id, region, nil).Validate(); err != nil {
 		return fmt.Errorf("world: %w", err)
 	}
+	if err := w.codeDeployConfig(id, region, nil).Validate(); err != nil {
+		return fmt.Errorf("world: %w", err)
+	}
 	// A redrive naming a queue the file does not define is most likely a
 	// typo; refuse it rather than create a dead-letter queue nobody reads.
 	queues := map[string]bool{}
@@ -186,4 +193,8 @@ func (w World) lambdaConfig(id, region string, clk clock.Clock) lambdasim.Config
 
 func (w World) sqsConfig(id, region string, clk clock.Clock) sqssim.Config {
 	return sqssim.Config{AccountID: id, Region: region, Queues: w.Queues, Clock: clk}
+}
+
+func (w World) codeDeployConfig(id, region string, clk clock.Clock) codedeploysim.Config {
+	return codedeploysim.Config{AccountID: id, Region: region, World: w.CodeDeploy, Clock: clk}
 }

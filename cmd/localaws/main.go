@@ -1,8 +1,11 @@
 // Command localaws runs the local AWS emulator: the Lambda control plane
-// and Invoke, and SQS over both its JSON and query protocols, on one port
-// (default 127.0.0.1:4566, like LocalStack), seeded from a world file, with
-// optional faults, a request log and SQS event source mappings that invoke
-// a function over HTTP. localaws -h lists the flags and environment.
+// and Invoke, SQS over both its JSON and query protocols, and the CodeDeploy
+// and CodePipeline operations of deployment gates, on one port (default
+// 127.0.0.1:4566, like LocalStack), seeded from a world file, with optional
+// faults, a request log, SQS event source mappings that invoke a function
+// over HTTP, and CodeDeploy Lambda deployments run against the hook
+// functions' invoke URLs (-deploy). localaws -h lists the flags and
+// environment.
 package main
 
 import (
@@ -24,6 +27,7 @@ import (
 
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/esm"
+	"github.com/prewarm/prewarm/localaws/lambdadeploy"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
 )
 
@@ -79,6 +83,31 @@ func (m *mappings) Set(s string) error {
 	return nil
 }
 
+// deployRun is one -deploy DEPLOYMENT_ID[=INVOKE_URL] flag.
+type deployRun struct{ id, invokeURL string }
+
+type deployRuns []deployRun
+
+func (d *deployRuns) String() string {
+	parts := make([]string, len(*d))
+	for i, x := range *d {
+		parts[i] = x.id
+		if x.invokeURL != "" {
+			parts[i] += "=" + x.invokeURL
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func (d *deployRuns) Set(s string) error {
+	id, url, _ := strings.Cut(s, "=")
+	if id == "" || strings.HasSuffix(s, "=") {
+		return fmt.Errorf("%q: want DEPLOYMENT_ID or DEPLOYMENT_ID=INVOKE_URL", s)
+	}
+	*d = append(*d, deployRun{id: id, invokeURL: url})
+	return nil
+}
+
 // run serves until ctx is done. LOCALAWS_ADDR and LOCALAWS_WORLD give the
 // defaults of -addr and -world.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -102,6 +131,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.Var(invokes, "invoke", "serve Invoke of function FUNCTION by forwarding to INVOKE_URL: FUNCTION=INVOKE_URL, e.g. the Runtime Interface Emulator's http://127.0.0.1:8080/2015-03-31/functions/function/invocations (repeatable)")
 	var esms mappings
 	fs.Var(&esms, "esm", "event source mapping QUEUE=INVOKE_URL: poll queue QUEUE and invoke the function at INVOKE_URL (repeatable)")
+	var deploys deployRuns
+	fs.Var(&deploys, "deploy", "run the world file's CodeDeploy deployment DEPLOYMENT_ID once listening, invoking its hooks at INVOKE_URL (DEPLOYMENT_ID=INVOKE_URL) or at each hook function's invoke URL (-invoke or the world's invokeURL) (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stdout, fs)
@@ -148,6 +179,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("-esm %s: no queue %q in the world", m.queue, m.queue)
 		}
 	}
+	drivers, err := deployDrivers(srv, world, deploys)
+	if err != nil {
+		return err
+	}
 	url, stop, err := srv.Listen(*addr)
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return fmt.Errorf("%s is already in use (another localaws or LocalStack?): choose another address with -addr 127.0.0.1:4567 or LOCALAWS_ADDR=127.0.0.1:4567", *addr)
@@ -191,9 +226,66 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}()
 	}
 
+	var outMu sync.Mutex
+	for i, dr := range drivers {
+		id := deploys[i].id
+		fmt.Fprintf(stdout, "codedeploy deployment %s running\n", id)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := dr.Run(esmCtx, id)
+			outMu.Lock()
+			defer outMu.Unlock()
+			switch {
+			case err != nil:
+				fmt.Fprintf(stdout, "codedeploy deployment %s stopped: %v\n", id, err)
+			case res.ErrorCode != "":
+				fmt.Fprintf(stdout, "codedeploy deployment %s %s: %s: %s\n", id, res.Status, res.ErrorCode, res.ErrorMessage)
+			default:
+				fmt.Fprintf(stdout, "codedeploy deployment %s %s\n", id, res.Status)
+			}
+		}()
+	}
+
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "localaws shutting down")
 	return nil
+}
+
+// deployDrivers builds a deployment driver for each -deploy flag, after checking that the
+// deployment is the world's and that something invokes each of its hooks.
+func deployDrivers(srv *localaws.Server, world localaws.World, deploys deployRuns) ([]*lambdadeploy.Driver, error) {
+	var drivers []*lambdadeploy.Driver
+	for _, dr := range deploys {
+		info, ok := srv.CodeDeploy().Deployment(dr.id)
+		if !ok {
+			return nil, fmt.Errorf("-deploy %s: no deployment %q in the world's codeDeploy section", dr.id, dr.id)
+		}
+		cfg := lambdadeploy.Config{CodeDeploy: srv.CodeDeploy(), Lambda: srv.Lambda(), Invokers: map[string]esm.Invoker{}}
+		if dr.invokeURL != "" {
+			cfg.Invoker = esm.HTTPInvoker{URL: dr.invokeURL}
+		}
+		for _, fn := range []string{info.Hooks.BeforeAllowTraffic, info.Hooks.AfterAllowTraffic} {
+			i := slices.IndexFunc(world.Functions, func(f lambdasim.Function) bool { return f.Name == fn })
+			switch {
+			case fn == "" || cfg.Invoker != nil:
+			case i >= 0 && world.Functions[i].InvokeURL != "":
+				cfg.Invokers[fn] = esm.HTTPInvoker{URL: world.Functions[i].InvokeURL}
+			default:
+				return nil, fmt.Errorf("-deploy %s: hook function %s has no invoke URL: give one with -deploy %s=INVOKE_URL or -invoke %s=INVOKE_URL", dr.id, fn, dr.id, fn)
+			}
+		}
+		if cfg.Invoker == nil && len(cfg.Invokers) == 0 {
+			// No hooks: the run shifts traffic only.
+			cfg.Invoker = esm.FuncInvoker(func(context.Context, []byte) ([]byte, error) { return nil, nil })
+		}
+		d, err := lambdadeploy.New(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("-deploy %s: %w", dr.id, err)
+		}
+		drivers = append(drivers, d)
+	}
+	return drivers, nil
 }
 
 // usage prints what localaws serves, its flags and the environment
@@ -203,7 +295,8 @@ func usage(w io.Writer, fs *flag.FlagSet) {
 
 Runs the local AWS emulator on one port, like LocalStack: the Lambda control
 plane and Invoke (REST-JSON), SQS (AWS JSON 1.0 and the query protocol),
-seeded from a world file, with optional faults and SQS event source mappings.
+CodeDeploy and CodePipeline (AWS JSON 1.1), seeded from a world file, with
+optional faults, SQS event source mappings and CodeDeploy deployments.
 Point clients at it with --endpoint-url / AWS_ENDPOINT_URL; any credentials
 work, and the Region they sign for picks the Region.
 

@@ -18,6 +18,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -168,6 +170,9 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"invoke of unknown function", []string{"-invoke", "nope=http://127.0.0.1:1/"}},
 		{"invoke URL not http", []string{"-invoke", "my-function=ftp://x/"}},
 		{"missing world", []string{"-world", filepath.Join(t.TempDir(), "missing.json")}},
+		{"bad deploy", []string{"-deploy", "d-ABCDEF123="}},
+		{"deploy of unknown deployment", []string{"-deploy", "d-ABCDEF123=http://127.0.0.1:1/"}},
+		{"deploy hook without invoke URL", []string{"-world", deployWorld(t, ""), "-deploy", "d-RUNTEST01"}},
 		{"extra argument", []string{"serve"}},
 	}
 	for _, tt := range tests {
@@ -280,5 +285,72 @@ func TestPrintWorld(t *testing.T) {
 	}
 	if _, err := localaws.ParseWorld([]byte(out.String())); err != nil {
 		t.Errorf("printed world does not parse: %v", err)
+	}
+}
+
+// deployWorld writes a world file with one deployment of checkout:live from 1 to 2 whose
+// hooks are CodeDeployHook_prewarm (given invokeURL when not empty).
+func deployWorld(t *testing.T, invokeURL string) string {
+	t.Helper()
+	hook := `{"name":"CodeDeployHook_prewarm","versions":["1"],"aliases":{}}`
+	if invokeURL != "" {
+		hook = `{"name":"CodeDeployHook_prewarm","versions":["1"],"aliases":{},"invokeURL":"` + invokeURL + `"}`
+	}
+	world := `{"functions":[{"name":"checkout","versions":["1","2"],"aliases":{"live":"1"}},` + hook + `],"queues":[],
+	  "codeDeploy":{"deployments":[{"id":"d-RUNTEST01","functionName":"checkout","alias":"live","currentVersion":"1","targetVersion":"2",
+	    "deploymentConfig":"AllAtOnce","hooks":{"beforeAllowTraffic":"CodeDeployHook_prewarm","afterAllowTraffic":"CodeDeployHook_prewarm"}}]}}`
+	p := filepath.Join(t.TempDir(), "world.json")
+	if err := os.WriteFile(p, []byte(world), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestRunWiresDeployment runs a deployment from the world file against a hook function at
+// its invoke URL, which answers through the emulator's CodeDeploy.
+func TestRunWiresDeployment(t *testing.T) {
+	emulator := make(chan string, 1)
+	var mu sync.Mutex
+	var hooks []string
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev struct{ DeploymentId, LifecycleEventHookExecutionId string }
+		if err := json.NewDecoder(r.Body).Decode(&ev); err != nil {
+			t.Errorf("decode hook event: %v", err)
+		}
+		url := <-emulator
+		emulator <- url
+		mu.Lock()
+		hooks = append(hooks, ev.DeploymentId)
+		mu.Unlock()
+		cd := codedeploy.NewFromConfig(localaws.SDKConfig(url))
+		if _, err := cd.PutLifecycleEventHookExecutionStatus(r.Context(), &codedeploy.PutLifecycleEventHookExecutionStatusInput{
+			DeploymentId: aws.String(ev.DeploymentId), LifecycleEventHookExecutionId: aws.String(ev.LifecycleEventHookExecutionId), Status: cdtypes.LifecycleEventStatusSucceeded,
+		}); err != nil {
+			t.Errorf("answer the hook: %v", err)
+		}
+		_, _ = w.Write([]byte("null"))
+	}))
+	defer fn.Close()
+
+	url, lines, stop := startRun(t, "-world", deployWorld(t, fn.URL), "-deploy", "d-RUNTEST01")
+	emulator <- url
+	want := []string{"codedeploy deployment d-RUNTEST01 running", "codedeploy deployment d-RUNTEST01 Succeeded"}
+	for _, w := range want {
+		select {
+		case line := <-lines:
+			if line != w {
+				t.Fatalf("line %q, want %q", line, w)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("no line %q", w)
+		}
+	}
+	if err := stop(); err != nil {
+		t.Errorf("run: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(hooks) != 2 {
+		t.Errorf("the hook ran %d times; want twice", len(hooks))
 	}
 }

@@ -112,6 +112,22 @@ func (s *Service) UpdateAlias(function, alias, version string) error {
 	return nil
 }
 
+// RouteAlias points function's alias at version with routing weights (nil: none) as
+// UpdateAlias with a RoutingConfig does, with the same checks: a CodeDeploy traffic shift.
+// Weights on an alias that holds provisioned concurrency are refused as AWS refuses them.
+func (s *Service) RouteAlias(function, alias, version string, weights map[string]float64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, a, err := s.st.lookupAlias(function, alias)
+	if err != nil {
+		return err
+	}
+	if err := s.st.repoint(f, a, version, weights, true); err != nil {
+		return err
+	}
+	return nil
+}
+
 // Alias returns the version function's alias points to and the routing
 // weights it shows now, and false when either does not exist.
 func (s *Service) Alias(function, alias string) (version string, weights map[string]float64, ok bool) {
