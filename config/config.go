@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prewarm/prewarm/intent"
 )
 
 // Environment variables.
@@ -24,6 +26,7 @@ const (
 	EnvTrackTimeout     = "TRACK_TIMEOUT"
 	EnvControlPlaneRPS  = "CONTROL_PLANE_RPS"
 	EnvDryRun           = "DRY_RUN"
+	EnvHookRelease      = "HOOK_RELEASE"
 	EnvRegion           = "AWS_REGION"
 )
 
@@ -61,6 +64,10 @@ type Config struct {
 	DryRun bool
 	// Region is AWS_REGION, prewarm's own Region ("" when unset); for Allowlist.Allows.
 	Region string
+	// HookRelease is what a CodeDeploy AfterAllowTraffic hook does with the provisioned
+	// concurrency of the version traffic left (HOOK_RELEASE): "delete" (the default) or a
+	// standby value it is lowered to.
+	HookRelease intent.Release
 }
 
 // Load reads the configuration through getenv (os.Getenv in production). The error names
@@ -143,6 +150,15 @@ func Load(getenv func(string) string) (Config, error) {
 			bad(EnvControlPlaneRPS, fmt.Errorf("%q is not a finite number greater than 0", clipValue(v)))
 		} else {
 			c.ControlPlaneRPS = f
+		}
+	}
+	c.HookRelease = intent.Release{Mode: intent.ReleaseDelete}
+	if v := get(EnvHookRelease); v != "" && v != "delete" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > maxInt32 {
+			bad(EnvHookRelease, fmt.Errorf(`%q is neither "delete" nor a standby value in 1..%d`, clipValue(v), maxInt32))
+		} else {
+			c.HookRelease = intent.Release{Mode: intent.ReleaseStandby, Standby: n}
 		}
 	}
 	if v := get(EnvDryRun); v != "" {

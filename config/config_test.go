@@ -382,3 +382,27 @@ func TestParsePolicyErrors(t *testing.T) {
 
 func p64(v int64) *int64    { return &v }
 func pf(v float64) *float64 { return &v }
+
+func TestLoadHookRelease(t *testing.T) {
+	for _, tt := range []struct {
+		value string
+		want  intent.Release
+		err   string
+	}{
+		{"", intent.Release{Mode: intent.ReleaseDelete}, ""},
+		{"delete", intent.Release{Mode: intent.ReleaseDelete}, ""},
+		{"3", intent.Release{Mode: intent.ReleaseStandby, Standby: 3}, ""},
+		{"0", intent.Release{}, `HOOK_RELEASE: "0" is neither "delete" nor a standby value`},
+		{"keep", intent.Release{}, `HOOK_RELEASE: "keep" is neither "delete" nor a standby value`},
+	} {
+		c, err := Load(env(base(map[string]string{"HOOK_RELEASE": tt.value})))
+		switch {
+		case tt.err != "" && (err == nil || !strings.Contains(err.Error(), tt.err)):
+			t.Errorf("HOOK_RELEASE=%q: error %v, want %q", tt.value, err, tt.err)
+		case tt.err == "" && err != nil:
+			t.Errorf("HOOK_RELEASE=%q: %v", tt.value, err)
+		case tt.err == "" && c.HookRelease != tt.want:
+			t.Errorf("HOOK_RELEASE=%q: %+v, want %+v", tt.value, c.HookRelease, tt.want)
+		}
+	}
+}
