@@ -42,6 +42,15 @@ type change struct {
 	// noFollowUp marks a change resumed by reconcile: the next scheduled
 	// pass picks it up again, so it writes no follow-up of its own.
 	noFollowUp bool
+
+	// gate is the deployment waiting for the change to end (zero for
+	// none); final is the change's last result once done, answered that the
+	// gate has its answer, and unanswered the outcome still to be given to
+	// it when answering failed.
+	gate       intent.Gate
+	final      results.Message
+	answered   bool
+	unanswered results.Outcome
 }
 
 // newChange starts the change of it to the value d decided.
@@ -58,6 +67,7 @@ func (h *Handler) newChange(r *record, it intent.Intent, d derive.Decision, targ
 func (h *Handler) message(c *change, outcome results.Outcome, reason string) results.Message {
 	m := h.result(c.it, outcome)
 	m.Derivation, m.Reason = c.deriv, reason
+	m.DeploymentID, m.JobID = c.gate.DeploymentID, c.gate.JobID
 	if c.observed.Exists {
 		m.Response = responseOf(c.observed)
 	}
@@ -79,6 +89,7 @@ func (c *change) followUp() intent.FollowUp {
 		Intent: c.it, Value: c.value, Attempt: c.attempt + 1,
 		Started: c.started, Deadline: c.deadline, Next: c.next,
 		Reported: string(c.reported), ClampedBy: []string{},
+		Gate: c.gate, Unanswered: string(c.unanswered),
 	}
 	if d := c.deriv; d != nil {
 		f.Strategy, f.Base, f.Scale, f.ClampedBy = d.Strategy, d.Base, d.Scale, d.ClampedBy
@@ -126,6 +137,13 @@ func (h *Handler) resume(r *record, f intent.FollowUp) (*change, string) {
 		rec: r, it: it, deriv: deriv, value: f.Value, attempt: f.Attempt,
 		started: f.Started, deadline: deadline, next: next,
 		reported: results.Outcome(f.Reported),
+	}
+	if !f.Gate.IsZero() {
+		h.gated(c, f.Gate)
+		if f.Unanswered != "" {
+			c.unanswered = results.Outcome(f.Unanswered)
+			c.final = h.message(c, c.unanswered, "")
+		}
 	}
 	return c, ""
 }

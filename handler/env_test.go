@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -39,6 +41,9 @@ type env struct {
 	control *provision.Controller
 	cfg     config.Config
 	h       *handler.Handler
+
+	codeDeploy   *codedeploy.Client
+	codePipeline *codepipeline.Client
 }
 
 type envOption func(*envSettings)
@@ -115,12 +120,15 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		RPS: cfg.ControlPlaneRPS, Sleep: fakeSleep, Now: clk.Now, BaseDelay: time.Millisecond,
 	})
 	e := &env{t: t, srv: srv, url: url, clk: clk, lambda: lc, sqs: sc, control: control, cfg: cfg}
+	e.codeDeploy, e.codePipeline = codedeploy.NewFromConfig(awsCfg), codepipeline.NewFromConfig(awsCfg)
 	deps := handler.Deps{
-		Control:   control,
-		Publisher: results.NewPublisher(sc, cfg.ResultsQueueURL, results.WithSleep(func(context.Context, time.Duration) error { return nil })),
-		Log:       slog.New(slog.NewJSONHandler(testLog{t}, nil)),
-		Now:       clk.Now,
-		Sleep:     fakeSleep,
+		Control:      control,
+		Publisher:    results.NewPublisher(sc, cfg.ResultsQueueURL, results.WithSleep(func(context.Context, time.Duration) error { return nil })),
+		CodeDeploy:   e.codeDeploy,
+		CodePipeline: e.codePipeline,
+		Log:          slog.New(slog.NewJSONHandler(testLog{t}, nil)),
+		Now:          clk.Now,
+		Sleep:        fakeSleep,
 	}
 	if cfg.FollowUpQueueURL != "" {
 		deps.FollowUps = results.NewFollowUps(sc, cfg.FollowUpQueueURL)
@@ -252,11 +260,13 @@ func (e *env) rewireWith(edit func(*handler.Deps)) {
 		return nil
 	}
 	deps := handler.Deps{
-		Control:   e.control,
-		Publisher: results.NewPublisher(e.sqs, e.cfg.ResultsQueueURL, results.WithSleep(noSleep)),
-		Log:       slog.New(slog.NewJSONHandler(testLog{e.t}, nil)),
-		Now:       e.clk.Now,
-		Sleep:     fakeSleep,
+		Control:      e.control,
+		Publisher:    results.NewPublisher(e.sqs, e.cfg.ResultsQueueURL, results.WithSleep(noSleep)),
+		CodeDeploy:   e.codeDeploy,
+		CodePipeline: e.codePipeline,
+		Log:          slog.New(slog.NewJSONHandler(testLog{e.t}, nil)),
+		Now:          e.clk.Now,
+		Sleep:        fakeSleep,
 	}
 	if e.cfg.FollowUpQueueURL != "" {
 		deps.FollowUps = results.NewFollowUps(e.sqs, e.cfg.FollowUpQueueURL)

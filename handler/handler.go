@@ -60,8 +60,12 @@ type Handler struct {
 	control   Control
 	publisher Publisher
 	followUps FollowUpSender
-	log       *slog.Logger
-	metrics   *Metrics
+	// codeDeploy and codePipeline answer the deployment gates; nil when
+	// not wired (tests of other paths).
+	codeDeploy   CodeDeploy
+	codePipeline CodePipeline
+	log          *slog.Logger
+	metrics      *Metrics
 
 	// now and sleep are the clock; tests drive them with the emulator's.
 	now   func() time.Time
@@ -83,7 +87,10 @@ type Deps struct {
 	Publisher Publisher
 	// FollowUps may be nil when FOLLOWUP_QUEUE_URL is not set.
 	FollowUps FollowUpSender
-	Log       *slog.Logger
+	// CodeDeploy answers lifecycle hooks, CodePipeline ends jobs.
+	CodeDeploy   CodeDeploy
+	CodePipeline CodePipeline
+	Log          *slog.Logger
 	// Metrics receives Embedded Metric Format lines; nil for none.
 	Metrics *Metrics
 	Now     func() time.Time
@@ -99,6 +106,7 @@ type Deps struct {
 func New(cfg config.Config, d Deps) *Handler {
 	h := &Handler{
 		cfg: cfg, control: d.Control, publisher: d.Publisher, followUps: d.FollowUps,
+		codeDeploy: d.CodeDeploy, codePipeline: d.CodePipeline,
 		log: d.Log, metrics: d.Metrics, now: d.Now, sleep: d.Sleep,
 		margin: d.Margin, pollEvery: d.PollInterval,
 	}

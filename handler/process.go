@@ -218,7 +218,17 @@ func (h *Handler) runSequence(ctx context.Context, inv *invocation, seq []*recor
 func (h *Handler) runRecord(ctx context.Context, inv *invocation, r *record, last map[string]int, waiting map[string][]*record, b *batch) {
 	switch {
 	case r.rejection != nil:
-		b.add(r, []results.Message{h.rejected(r.rejection)})
+		m := h.rejected(r.rejection)
+		b.add(r, []results.Message{m})
+		if r.rejection.JobID != "" {
+			// A job must still be ended, whatever was wrong with its intent.
+			m.JobID = r.rejection.JobID
+			h.answerNow(ctx, r, intent.Gate{JobID: r.rejection.JobID}, m, 0)
+		}
+	case r.msg.Kind == intent.KindCodeDeployHook:
+		h.runHook(ctx, inv, r, b)
+	case r.msg.Kind == intent.KindCodePipelineJob:
+		h.runJob(ctx, inv, r, b)
 	case r.msg.Kind == intent.KindIntent:
 		it := r.msg.Intent
 		if reason, ok := h.allowed(inv, it); !ok {

@@ -84,9 +84,15 @@ func nextPoll(cs []*change) (time.Time, bool) {
 // function, a Get for a lone one), publishes what it learnt, then carries
 // out the release plans of the targets found READY.
 func (h *Handler) pollRound(ctx, work context.Context, inv *invocation, due []*change) {
+	defer h.answerTracked(work, due)
 	byFunction := map[string][]*change{}
 	var order []string
 	for _, c := range due {
+		if c.unanswered != "" {
+			// Ended already; what is left is its gate's answer.
+			c.done = true
+			continue
+		}
 		key := h.functionKey(inv, c.it.Function)
 		if _, ok := byFunction[key]; !ok {
 			order = append(order, key)
@@ -228,6 +234,9 @@ func (h *Handler) publishTracked(ctx context.Context, out []pending) {
 			c.done = false
 			continue
 		}
+		if c.done {
+			c.final = p.msg
+		}
 		switch {
 		case p.msg.Outcome == results.OutcomeReady:
 			c.reported = results.OutcomeReady
@@ -236,6 +245,7 @@ func (h *Handler) publishTracked(ctx context.Context, out []pending) {
 			}
 		case p.msg.Qualifier == c.it.From && c.reported == results.OutcomeReady:
 			c.done = true // the release step's result
+			c.final = p.msg
 		}
 	}
 }
@@ -276,6 +286,7 @@ func (h *Handler) release(ctx context.Context, inv *invocation, c *change) (resu
 	m := h.result(c.it, results.OutcomeReleased)
 	m.Qualifier = from
 	m.Previous = previousOf(prev)
+	m.DeploymentID, m.JobID = c.gate.DeploymentID, c.gate.JobID
 	standby := min(c.it.Release.Standby, h.cfg.MaxConcurrency)
 	switch {
 	case c.it.Release.Mode == intent.ReleaseDelete && !prev.Exists,
@@ -331,11 +342,21 @@ func (h *Handler) handOver(ctx context.Context, cs []*change) {
 			open = append(open, c)
 		}
 	}
-	if errs := h.publish(ctx, out); len(errs) > 0 {
-		for i, err := range errs {
-			if err != nil {
-				out[i].rec.fail("publish %s result for %s:%s: %v", out[i].msg.Outcome, out[i].msg.FunctionName, out[i].msg.Qualifier, err)
-			}
+	var ended []*change
+	for i, err := range h.publish(ctx, out) {
+		if err != nil {
+			out[i].rec.fail("publish %s result for %s:%s: %v", out[i].msg.Outcome, out[i].msg.FunctionName, out[i].msg.Qualifier, err)
+			continue
+		}
+		if c := out[i].change; c != nil {
+			c.done, c.final = true, out[i].msg
+			ended = append(ended, c)
+		}
+	}
+	h.answerTracked(ctx, ended)
+	for _, c := range ended {
+		if !c.done {
+			c.rec.fail("answer the deployment waiting on %s:%s: not answered yet", c.it.Function.Name, c.it.Qualifier)
 		}
 	}
 	for chunk := range slices.Chunk(open, intent.MaxFollowUps) {

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -24,9 +26,11 @@ func FromConfig(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsO
 	})
 	sqsClient := sqs.NewFromConfig(awsCfg)
 	deps := Deps{
-		Control:   provision.New(lambdaClient, provision.Options{RPS: cfg.ControlPlaneRPS}),
-		Publisher: results.NewPublisher(sqsClient, cfg.ResultsQueueURL),
-		Log:       log,
+		Control:      provision.New(lambdaClient, provision.Options{RPS: cfg.ControlPlaneRPS}),
+		Publisher:    results.NewPublisher(sqsClient, cfg.ResultsQueueURL),
+		CodeDeploy:   codedeploy.NewFromConfig(awsCfg),
+		CodePipeline: codepipeline.NewFromConfig(awsCfg),
+		Log:          log,
 	}
 	if metricsOut != nil {
 		deps.Metrics = NewMetrics(metricsOut, "prewarm")

@@ -35,7 +35,40 @@ type FollowUp struct {
 	Reported string
 	// Next is when the target is due to be read again; zero means at once.
 	Next time.Time
+	// Gate is the deployment the change answers when it ends; zero for none.
+	Gate Gate
+	// Unanswered is the outcome the change ended with while its gate's answer could not be
+	// given yet; "" while it goes on.
+	Unanswered string
 }
+
+// Gate is the deployment system waiting on a change: a CodeDeploy lifecycle hook execution
+// (DeploymentID and ExecutionID) or a CodePipeline job (JobID).
+type Gate struct {
+	DeploymentID, ExecutionID string
+	JobID                     string
+}
+
+// IsZero reports whether no deployment waits.
+func (g Gate) IsZero() bool { return g == Gate{} }
+
+func (g Gate) validate() error {
+	switch {
+	case g.IsZero():
+		return nil
+	case g.JobID != "":
+		if g.DeploymentID != "" || g.ExecutionID != "" || !jobIDPattern.MatchString(g.JobID) {
+			return fmt.Errorf("gate: job id %q is not a CodePipeline job id alone", clip(g.JobID))
+		}
+	case !deploymentIDPattern.MatchString(g.DeploymentID):
+		return fmt.Errorf("gate: deployment id %q is not a CodeDeploy deployment id", clip(g.DeploymentID))
+	case g.ExecutionID == "" || len(g.ExecutionID) > maxExecutionIDLen || !printableToken(g.ExecutionID):
+		return errors.New("gate: the hook execution id is missing or not a token")
+	}
+	return nil
+}
+
+var gateFields = fieldSet("deploymentId", "executionId", "jobId")
 
 // MaxFollowUps is the most changes one follow-up message carries.
 const MaxFollowUps = 50
@@ -55,6 +88,14 @@ type followUpWire struct {
 	DerivedFrom string     `json:"derivedFrom,omitempty"`
 	Reported    string     `json:"reported,omitempty"`
 	Next        *time.Time `json:"next,omitempty"`
+	Gate        *gateWire  `json:"gate,omitempty"`
+	Unanswered  string     `json:"unanswered,omitempty"`
+}
+
+type gateWire struct {
+	DeploymentID string `json:"deploymentId,omitempty"`
+	ExecutionID  string `json:"executionId,omitempty"`
+	JobID        string `json:"jobId,omitempty"`
 }
 
 // intentWire is an intent in the bare-intent form plus what only prewarm writes.
@@ -75,7 +116,7 @@ type intentWire struct {
 	AliasMoved    bool            `json:"aliasMoved,omitempty"`
 }
 
-var followUpFields = fieldSet("intent", "value", "strategy", "base", "scale", "clampedBy", "attempt", "started", "deadline", "derivedFrom", "reported", "next")
+var followUpFields = fieldSet("intent", "value", "strategy", "base", "scale", "clampedBy", "attempt", "started", "deadline", "derivedFrom", "reported", "next", "gate", "unanswered")
 
 // Validate reports the first reason f is not a follow-up Decode could have produced.
 func (f FollowUp) Validate() error {
@@ -116,7 +157,15 @@ func (f FollowUp) Validate() error {
 			return fmt.Errorf("derivedFrom: %w", err)
 		}
 	}
-	return nil
+	switch f.Unanswered {
+	case "", "READY", "FAILED", "TIMED_OUT", "REJECTED", "SUPERSEDED", "RELEASED", "UNCHANGED", "APPLIED", "DRY_RUN":
+	default:
+		return fmt.Errorf("unanswered %q is not an outcome", clip(f.Unanswered))
+	}
+	if f.Unanswered != "" && f.Gate.IsZero() {
+		return errors.New("unanswered without a gate")
+	}
+	return f.Gate.validate()
 }
 
 // EncodeFollowUp encodes f as a message body that Decode recognises as KindFollowUp:
@@ -191,6 +240,10 @@ func wireOf(f FollowUp) (followUpWire, error) {
 		next := f.Next
 		w.Next = &next
 	}
+	if !f.Gate.IsZero() {
+		w.Gate = &gateWire{DeploymentID: f.Gate.DeploymentID, ExecutionID: f.Gate.ExecutionID, JobID: f.Gate.JobID}
+	}
+	w.Unanswered = f.Unanswered
 	if w.ClampedBy == nil {
 		w.ClampedBy = []string{}
 	}
@@ -319,9 +372,24 @@ func (d *decoder) oneFollowUp(body object, at string) (FollowUp, *Rejection) {
 	for _, c := range []struct {
 		key string
 		dst *string
-	}{{"derivedFrom", &f.DerivedFrom}, {"reported", &f.Reported}} {
+	}{{"derivedFrom", &f.DerivedFrom}, {"reported", &f.Reported}, {"unanswered", &f.Unanswered}} {
 		if *c.dst, _, err = body.str(c.key); err != nil {
 			return FollowUp{}, d.reject("%s.%v", followUpKey, err)
+		}
+	}
+	if g, ok, err := body.obj("gate"); err != nil {
+		return FollowUp{}, d.reject("%s.%v", followUpKey, err)
+	} else if ok {
+		if unknown := unknownKeys(g, gateFields); len(unknown) > 0 {
+			return FollowUp{}, d.reject("%s.gate: %s", followUpKey, unknownFieldReason(unknown, gateFields))
+		}
+		for _, c := range []struct {
+			key string
+			dst *string
+		}{{"deploymentId", &f.Gate.DeploymentID}, {"executionId", &f.Gate.ExecutionID}, {"jobId", &f.Gate.JobID}} {
+			if *c.dst, _, err = g.str(c.key); err != nil {
+				return FollowUp{}, d.reject("%s.gate.%v", followUpKey, err)
+			}
 		}
 	}
 	if s, ok, err := body.str("next"); err != nil {

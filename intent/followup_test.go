@@ -40,6 +40,16 @@ func TestFollowUpRoundTrip(t *testing.T) {
 			f.Attempt = 9
 		}},
 		{"followup trigger", func(f *FollowUp) { f.Intent.Trigger = TriggerFollowUp }},
+		{"a CodeDeploy hook waits, READY reported, next read set", func(f *FollowUp) {
+			f.Intent.Trigger = TriggerCodeDeploy
+			f.Gate = Gate{DeploymentID: "d-ABCDEF123", ExecutionID: "ZXhlY3V0aW9uLTE="}
+			f.Reported, f.Next, f.DerivedFrom = "READY", f.Started.Add(time.Minute), "3"
+		}},
+		{"a CodePipeline job waits for its answer", func(f *FollowUp) {
+			f.Intent.Trigger = TriggerCodePipeline
+			f.Gate = Gate{JobID: "11111111-abcd-1111-abcd-111111abcdef"}
+			f.Unanswered = "FAILED"
+		}},
 		{"minimal, nil clampedBy, no id", func(f *FollowUp) {
 			f.Intent = Intent{Trigger: TriggerDirect, Function: Function{Name: "f"}, Qualifier: "7"}
 			f.ClampedBy = nil
@@ -95,6 +105,10 @@ func TestEncodeFollowUpRefusesInvalid(t *testing.T) {
 		err    string
 	}{
 		{"no qualifier", func(f *FollowUp) { f.Intent.Qualifier = "" }, "qualifier is empty"},
+		{"gate with both forms", func(f *FollowUp) {
+			f.Gate = Gate{DeploymentID: "d-ABCDEF123", ExecutionID: "x", JobID: "11111111-abcd-1111-abcd-111111abcdef"}
+		}, "not a CodePipeline job id alone"},
+		{"unanswered without a gate", func(f *FollowUp) { f.Unanswered = "READY" }, "unanswered without a gate"},
 		{"unknown trigger", func(f *FollowUp) { f.Intent.Trigger = "cron" }, `trigger "cron" is unknown`},
 		{"no trigger", func(f *FollowUp) { f.Intent.Trigger = "" }, `trigger "" is unknown`},
 		{"negative value", func(f *FollowUp) { f.Value = -1 }, "value -1 is outside"},

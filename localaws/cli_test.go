@@ -105,8 +105,8 @@ func TestAWSCLI(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &settings); err != nil {
 		t.Fatal(err)
 	}
-	// 1000 − 50 reserved (orders-worker) − 10, 20, 5 seeded − 5 just put.
-	if got, want := settings.AccountLimit.UnreservedConcurrentExecutions, 910; got != want {
+	// 1000 − 50 reserved (orders-worker) − 10, 20, 5, 5 seeded − 5 just put.
+	if got, want := settings.AccountLimit.UnreservedConcurrentExecutions, 905; got != want {
 		t.Errorf("unreserved: got %d, want %d", got, want)
 	}
 

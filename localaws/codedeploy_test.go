@@ -11,7 +11,8 @@ import (
 // TestWorldSeedsCodeDeploy reads the README's codeDeploy section into the home account's
 // CodeDeploy, and refuses a deployment that cannot be.
 func TestWorldSeedsCodeDeploy(t *testing.T) {
-	base := string(localaws.DefaultWorldJSON())
+	base := `{"accountId": "123456789012", "region": "us-east-1", "readyAfter": "3s",
+  "functions": [{"name": "checkout-api", "versions": ["1", "2", "3"], "aliases": {"live": "2"}}], "queues": []}`
 	section := `"codeDeploy": {"deployments": [{"id": "d-CANARY001", "functionName": "checkout-api", "alias": "live",
   "currentVersion": "2", "targetVersion": "3", "deploymentConfig": "Canary10Percent5Minutes",
   "hooks": {"beforeAllowTraffic": "CodeDeployHook_prewarm", "afterAllowTraffic": "CodeDeployHook_prewarm"}}]},`

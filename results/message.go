@@ -59,12 +59,14 @@ const (
 
 // Trigger values: what delivered the intent a message answers.
 const (
-	TriggerSQS         = "sqs"
-	TriggerEventBridge = "eventbridge"
-	TriggerCloudTrail  = "cloudtrail"
-	TriggerSchedule    = "schedule"
-	TriggerDirect      = "direct"
-	TriggerFollowUp    = "followup"
+	TriggerSQS          = "sqs"
+	TriggerEventBridge  = "eventbridge"
+	TriggerCloudTrail   = "cloudtrail"
+	TriggerSchedule     = "schedule"
+	TriggerDirect       = "direct"
+	TriggerFollowUp     = "followup"
+	TriggerCodeDeploy   = "codedeploy"
+	TriggerCodePipeline = "codepipeline"
 )
 
 // Message is one result message body, schema version 1. Field order in JSON is the
@@ -78,6 +80,10 @@ type Message struct {
 	ID string `json:"id"`
 	// CorrelationID is echoed from the intent (a pipeline execution id, for example).
 	CorrelationID string `json:"correlationId,omitempty"`
+	// DeploymentID is the CodeDeploy deployment whose lifecycle hook the result answers.
+	DeploymentID string `json:"deploymentId,omitempty"`
+	// JobID is the CodePipeline job the result answers.
+	JobID string `json:"jobId,omitempty"`
 	// Trigger names what delivered the intent: one of the Trigger* constants.
 	Trigger string `json:"trigger"`
 	// FunctionName is the function as the intent named it (name or ARN).
@@ -212,6 +218,8 @@ func normalise(m Message) Message {
 	}
 	m.ID = truncate(m.ID, maxFieldBytes)
 	m.CorrelationID = truncate(m.CorrelationID, maxFieldBytes)
+	m.DeploymentID = truncate(m.DeploymentID, maxFieldBytes)
+	m.JobID = truncate(m.JobID, maxFieldBytes)
 	m.Trigger = truncate(m.Trigger, maxFieldBytes)
 	m.FunctionName = truncate(m.FunctionName, maxFieldBytes)
 	m.Qualifier = truncate(m.Qualifier, maxFieldBytes)
