@@ -353,4 +353,3 @@ func TestCodePipelineJobThroughFollowUps(t *testing.T) {
 		t.Errorf("%d job results sent, want the job ended once (a duplicate answered as already ended at most)", n)
 	}
 }
-

@@ -15,8 +15,8 @@ import (
 // concurrency allows is lowered to it, or rejected when nothing is left,
 // and AWS is never asked for more.
 func TestAccountHeadroom(t *testing.T) {
-	// The built-in world reserves 50 (orders-worker) and holds 35 PC on
-	// functions without a reservation: unreserved = total - 85.
+	// The built-in world reserves 50 (orders-worker) and holds 40 PC on
+	// functions without a reservation: unreserved = total - 90.
 	for _, tc := range []struct {
 		name    string
 		total   int
@@ -24,8 +24,8 @@ func TestAccountHeadroom(t *testing.T) {
 		value   int64
 	}{
 		{"room for all", 1000, results.OutcomeApplied, 40},
-		{"lowered to the headroom", 200, results.OutcomeApplied, 15}, // 115 unreserved - 100 minimum
-		{"nothing left", 185, results.OutcomeRejected, 0},            // 100 unreserved, all of it the minimum
+		{"lowered to the headroom", 205, results.OutcomeApplied, 15}, // 115 unreserved - 100 minimum
+		{"nothing left", 190, results.OutcomeRejected, 0},            // 100 unreserved, all of it the minimum
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, withWorld(func(w *localaws.World) { w.ConcurrentExecutions = tc.total }))
@@ -91,8 +91,8 @@ func TestReservedFunctionDoesNotSpendAccountHeadroom(t *testing.T) {
 // account's headroom: each claims its share before its Put, so the last
 // ones are lowered or rejected rather than FAILED by AWS.
 func TestConcurrentIntentsShareTheHeadroom(t *testing.T) {
-	// 200 in all, 85 held or reserved: 15 above the minimum of 100.
-	e := newEnv(t, withWorld(func(w *localaws.World) { w.ConcurrentExecutions = 200 }))
+	// 205 in all, 90 held or reserved: 15 above the minimum of 100.
+	e := newEnv(t, withWorld(func(w *localaws.World) { w.ConcurrentExecutions = 205 }))
 	resp, err := e.invokeWithin(invocationBudget, sqsEvent(t, "prewarm-events",
 		`{"functionName":"my-function","to":"GREEN","concurrency":6,"wait":false}`,
 		`{"functionName":"checkout-api","to":"GREEN","concurrency":6,"wait":false}`,

@@ -193,7 +193,7 @@ type function struct {
 	initFailure map[string]bool
 	// readyAfter is how long its configurations stay IN_PROGRESS.
 	readyAfter time.Duration
-	invokeURL   string
+	invokeURL  string
 	// pc holds the provisioned-concurrency configurations by qualifier
 	// (alias name or version number).
 	pc map[string]*provisioned
