@@ -171,7 +171,7 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"invoke URL not http", []string{"-invoke", "my-function=ftp://x/"}},
 		{"missing world", []string{"-world", filepath.Join(t.TempDir(), "missing.json")}},
 		{"bad deploy", []string{"-deploy", "d-ABCDEF123="}},
-		{"deploy of unknown deployment", []string{"-deploy", "d-ABCDEF123=http://127.0.0.1:1/"}},
+		{"deploy of unknown deployment", []string{"-deploy", "d-NOSUCH999=http://127.0.0.1:1/"}},
 		{"deploy hook without invoke URL", []string{"-world", deployWorld(t, ""), "-deploy", "d-RUNTEST01"}},
 		{"extra argument", []string{"serve"}},
 	}
