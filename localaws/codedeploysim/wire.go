@@ -247,10 +247,10 @@ func (s *Service) getDeploymentTarget(_ context.Context, in *getDeploymentTarget
 	var last time.Time
 	for _, e := range d.events {
 		t.LifecycleEvents = append(t.LifecycleEvents, lifecycleEventJS{LifecycleEventName: e.name, Status: e.status, StartTime: stamp(e.start), EndTime: stamp(e.end)})
-		if e.end.After(last) {
-			last = e.end
-		} else if e.start.After(last) {
-			last = e.start
+		for _, at := range []time.Time{e.start, e.end} {
+			if at.After(last) {
+				last = at
+			}
 		}
 	}
 	t.LastUpdatedAt = stamp(last)

@@ -189,19 +189,21 @@ func (d *Driver) Run(ctx context.Context, id string) (Result, error) {
 		fail, err = r.hook(ctx, codedeploysim.EventAfterAllowTraffic, r.spec.Hooks.AfterAllowTraffic)
 	}
 	if err != nil {
-		return r.res, fmt.Errorf("run deployment %s: %w", id, err)
+		return r.result(), fmt.Errorf("run deployment %s: %w", id, err)
 	}
 	if fail != nil {
 		return r.rollback(*fail)
 	}
 	if err := d.cfg.CodeDeploy.SetEvent(id, codedeploysim.EventEnd, codedeploysim.StatusSucceeded); err != nil {
-		return r.res, fmt.Errorf("run deployment %s: %w", id, err)
+		return r.result(), fmt.Errorf("run deployment %s: %w", id, err)
 	}
 	r.record(codedeploysim.EventEnd, codedeploysim.StatusSucceeded, "")
 	if err := d.cfg.CodeDeploy.Finish(id, codedeploysim.DeploymentSucceeded, "", ""); err != nil {
-		return r.res, fmt.Errorf("run deployment %s: %w", id, err)
+		return r.result(), fmt.Errorf("run deployment %s: %w", id, err)
 	}
+	r.mu.Lock()
 	r.res.Status = codedeploysim.DeploymentSucceeded
+	r.mu.Unlock()
 	return r.result(), nil
 }
 
