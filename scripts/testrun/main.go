@@ -4,6 +4,10 @@
 // prefixes, "chaos: " by default), and a line saying what is still running whenever nothing
 // has been printed for -every. It exits with go test's exit status.
 //
+// -also runs another go test beside the main one, printed the same way; make test uses it to
+// run each queue type of TestChaos in a process of its own while everything else runs, so
+// that the whole takes as long as the slowest of them rather than their sum.
+//
 // make test runs it, so that the chaos test's summary is printed by the one run of every test
 // and a long package does not leave the terminal silent.
 package main
@@ -35,11 +39,12 @@ func main() {
 	os.Exit(code)
 }
 
-const usage = `Usage: go run ./scripts/testrun [-show PREFIXES] [-every DURATION] [--] GO-TEST-ARGS...
+const usage = `Usage: go run ./scripts/testrun [-show PREFIXES] [-every DURATION] [-also 'ARGS']... [--] GO-TEST-ARGS...
 
-Runs go test -json GO-TEST-ARGS and prints what go test prints without -v, the lines
-tests print that start with one of PREFIXES, and what is still running whenever
-nothing was printed for DURATION. Exits with go test's status. $GO names the go
+Runs go test -json GO-TEST-ARGS, and go test -json ARGS of each -also beside it,
+and prints what go test prints without -v, the lines tests print that start with
+one of PREFIXES, and what is still running whenever nothing was printed for
+DURATION. Exits with go test's status (the first failing run's). $GO names the go
 command (default go).
 
 Flags:
@@ -49,6 +54,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	flags := flag.NewFlagSet("testrun", flag.ContinueOnError)
 	show := flags.String("show", "chaos: ", "comma-separated prefixes of test output lines to print as they come")
 	every := flags.Duration("every", 30*time.Second, "after this long without output, say what is still running (0: never)")
+	var also [][]string
+	flags.Func("also", "another go test to run beside the main one: its arguments, space-separated (repeatable)", func(v string) error {
+		if len(strings.Fields(v)) == 0 {
+			return errors.New("no arguments")
+		}
+		also = append(also, strings.Fields(v))
+		return nil
+	})
 	flags.Usage = func() {
 		_, _ = fmt.Fprint(flags.Output(), usage) // best effort, as the flag package's own
 		flags.PrintDefaults()
@@ -71,37 +84,72 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	if goCmd == "" {
 		goCmd = "go"
 	}
-	cmd := exec.CommandContext(ctx, goCmd, append([]string{"test", "-json"}, flags.Args()...)...)
+	runs := append([][]string{flags.Args()}, also...)
+	out := &sink{w: stdout, now: time.Now}
+	out.last = out.now()
+	printers := make([]*printer, len(runs))
+	for i := range runs {
+		printers[i] = newPrinter(out, splitPrefixes(*show))
+	}
+	// The runs share stderr; a writer that is not a file is written by a goroutine of each.
+	if _, ok := stderr.(*os.File); !ok {
+		stderr = &lockedWriter{w: stderr}
+	}
+	stopTicker := tick(out, printers, *every)
+	codes := make([]int, len(runs))
+	errs := make([]error, len(runs))
+	var wg sync.WaitGroup
+	for i, args := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i], errs[i] = goTest(ctx, goCmd, args, printers[i], stderr)
+		}()
+	}
+	wg.Wait()
+	stopTicker()
+	code := 0
+	for _, c := range codes {
+		if c != 0 {
+			code = c
+			break
+		}
+	}
+	if code != 0 {
+		// go test's last line when anything failed, which -json leaves out.
+		out.print("FAIL\n")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return max(code, 1), err
+	}
+	if out.err != nil {
+		return 1, fmt.Errorf("write the test output: %w", out.err)
+	}
+	return code, nil
+}
+
+// goTest runs go test -json args, handing its events to p, and returns its exit status.
+func goTest(ctx context.Context, goCmd string, args []string, p *printer, stderr io.Writer) (int, error) {
+	cmd := exec.CommandContext(ctx, goCmd, append([]string{"test", "-json"}, args...)...)
 	cmd.Stderr = stderr
 	events, err := cmd.StdoutPipe()
 	if err != nil {
-		return 1, fmt.Errorf("go test: %w", err)
+		return 1, fmt.Errorf("go test %s: %w", strings.Join(args, " "), err)
 	}
 	if err := cmd.Start(); err != nil {
 		return 1, fmt.Errorf("start %s test: %w", goCmd, err)
 	}
-	p := newPrinter(stdout, splitPrefixes(*show))
-	stopTicker := p.tick(*every)
 	readErr := p.read(events)
-	stopTicker()
 	waitErr := cmd.Wait()
 	if readErr != nil {
-		return 1, fmt.Errorf("read go test's output: %w", readErr)
-	}
-	if p.err != nil {
-		return 1, fmt.Errorf("write the test output: %w", p.err)
+		return 1, fmt.Errorf("read the output of go test %s: %w", strings.Join(args, " "), readErr)
 	}
 	var exit *exec.ExitError
 	if errors.As(waitErr, &exit) {
-		// go test's last line when anything failed, which -json leaves out.
-		p.print("FAIL\n")
-		if p.err != nil {
-			return 1, fmt.Errorf("write the test output: %w", p.err)
-		}
 		return exit.ExitCode(), nil
 	}
 	if waitErr != nil {
-		return 1, fmt.Errorf("go test: %w", waitErr)
+		return 1, fmt.Errorf("go test %s: %w", strings.Join(args, " "), waitErr)
 	}
 	return 0, nil
 }
@@ -138,18 +186,50 @@ type test struct {
 	children []*test
 }
 
-type printer struct {
-	mu       sync.Mutex
-	w        io.Writer
-	err      error
-	prefixes []string
-	tests    map[string]*test // by package + " " + test name
-	last     time.Time        // when something was last printed
-	now      func() time.Time
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
 }
 
-func newPrinter(w io.Writer, prefixes []string) *printer {
-	return &printer{w: w, prefixes: prefixes, tests: map[string]*test{}, now: time.Now, last: time.Now()}
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// sink is the output every printer writes to; its mutex guards the printers' state too.
+type sink struct {
+	mu   sync.Mutex
+	w    io.Writer
+	err  error     // the first write error; nothing is written after it
+	last time.Time // when something was last printed
+	now  func() time.Time
+}
+
+func (o *sink) print(s string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.printLocked(s)
+}
+
+func (o *sink) printLocked(s string) {
+	if o.err != nil {
+		return
+	}
+	_, o.err = io.WriteString(o.w, s)
+	o.last = o.now()
+}
+
+// printer turns the events of one go test run into go test's output.
+type printer struct {
+	out      *sink
+	prefixes []string
+	tests    map[string]*test // by package + " " + test name
+}
+
+func newPrinter(out *sink, prefixes []string) *printer {
+	return &printer{out: out, prefixes: prefixes, tests: map[string]*test{}}
 }
 
 // read handles every event until r ends. A line that is not an event is printed as it is.
@@ -159,7 +239,7 @@ func (p *printer) read(r io.Reader) error {
 	for sc.Scan() {
 		var e event
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil || e.Action == "" {
-			p.print(sc.Text() + "\n")
+			p.out.print(sc.Text() + "\n")
 			continue
 		}
 		p.handle(e)
@@ -168,8 +248,8 @@ func (p *printer) read(r io.Reader) error {
 }
 
 func (p *printer) handle(e event) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.out.mu.Lock()
+	defer p.out.mu.Unlock()
 	switch e.Action {
 	case "build-output":
 		p.printLocked(e.Output)
@@ -199,7 +279,7 @@ func (p *printer) handle(e event) {
 	t := p.test(e.Package, e.Test)
 	switch e.Action {
 	case "run":
-		t.started = p.now()
+		t.started = p.out.now()
 	case "output":
 		switch {
 		case p.shown(e.Output):
@@ -226,7 +306,7 @@ func (p *printer) test(pkg, name string) *test {
 	if t, ok := p.tests[key]; ok {
 		return t
 	}
-	t := &test{name: name, started: p.now()}
+	t := &test{name: name, started: p.out.now()}
 	p.tests[key] = t
 	if i := strings.LastIndex(name, "/"); i > 0 {
 		parent := p.test(pkg, name[:i])
@@ -299,26 +379,14 @@ func isResult(line string) bool {
 	return strings.HasPrefix(trimmed, "--- FAIL: ") || strings.HasPrefix(trimmed, "--- PASS: ") || strings.HasPrefix(trimmed, "--- SKIP: ")
 }
 
-func (p *printer) print(s string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.printLocked(s)
-}
-
-func (p *printer) printLocked(s string) {
-	if p.err != nil {
-		return
-	}
-	_, p.err = io.WriteString(p.w, s)
-	p.last = p.now()
-}
+func (p *printer) printLocked(s string) { p.out.printLocked(s) }
 
 // tick says what is still running each time nothing was printed for every; stop ends it.
-func (p *printer) tick(every time.Duration) (stop func()) {
+func tick(out *sink, printers []*printer, every time.Duration) (stop func()) {
 	if every <= 0 {
 		return func() {}
 	}
-	began := p.now()
+	began := out.now()
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -331,13 +399,13 @@ func (p *printer) tick(every time.Duration) (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				p.mu.Lock()
-				if p.now().Sub(p.last) >= every {
-					if s := p.runningLocked(3); s != "" {
-						p.printLocked(fmt.Sprintf("testrun: still running after %s: %s\n", p.now().Sub(began).Round(time.Second), s))
+				out.mu.Lock()
+				if out.now().Sub(out.last) >= every {
+					if s := runningLocked(printers, 3); s != "" {
+						out.printLocked(fmt.Sprintf("testrun: still running after %s: %s\n", out.now().Sub(began).Round(time.Second), s))
 					}
 				}
-				p.mu.Unlock()
+				out.mu.Unlock()
 			}
 		}
 	}()
@@ -346,18 +414,20 @@ func (p *printer) tick(every time.Duration) (stop func()) {
 
 // runningLocked describes up to n of the longest-running tests that have no running
 // subtest, as "pkg TestName (1m10s)".
-func (p *printer) runningLocked(n int) string {
+func runningLocked(printers []*printer, n int) string {
 	type running struct {
 		pkg, name string
 		since     time.Time
 	}
 	var rs []running
-	for key, t := range p.tests {
-		if t.done || slices.ContainsFunc(t.children, func(c *test) bool { return !c.done }) {
-			continue
+	for _, p := range printers {
+		for key, t := range p.tests {
+			if t.done || slices.ContainsFunc(t.children, func(c *test) bool { return !c.done }) {
+				continue
+			}
+			pkg, _, _ := strings.Cut(key, " ")
+			rs = append(rs, running{pkg, t.name, t.started})
 		}
-		pkg, _, _ := strings.Cut(key, " ")
-		rs = append(rs, running{pkg, t.name, t.started})
 	}
 	slices.SortFunc(rs, func(a, b running) int { return a.since.Compare(b.since) })
 	var parts []string
@@ -367,7 +437,7 @@ func (p *printer) runningLocked(n int) string {
 			break
 		}
 		short := r.pkg[strings.LastIndex(r.pkg, "/")+1:]
-		parts = append(parts, fmt.Sprintf("%s %s (%s)", short, r.name, p.now().Sub(r.since).Round(time.Second)))
+		parts = append(parts, fmt.Sprintf("%s %s (%s)", short, r.name, printers[0].out.now().Sub(r.since).Round(time.Second)))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -28,7 +28,7 @@ func TestPrintsWhatGoTestPrints(t *testing.T) {
 			}
 			defer func() { _ = in.Close() }() // opened for reading only
 			var out bytes.Buffer
-			p := newPrinter(&out, []string{"chaos: "})
+			p := newPrinter(&sink{w: &out, now: time.Now}, []string{"chaos: "})
 			if err := p.read(in); err != nil {
 				t.Fatal(err)
 			}
@@ -55,7 +55,7 @@ func TestPassingOutputIsHidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := newPrinter(&out, []string{"chaos: "}).read(bytes.NewReader(in)); err != nil {
+	if err := newPrinter(&sink{w: &out, now: time.Now}, []string{"chaos: "}).read(bytes.NewReader(in)); err != nil {
 		t.Fatal(err)
 	}
 	for _, hidden := range []string{"hidden", "=== RUN", "--- PASS", "PASS\n"} {
@@ -93,6 +93,39 @@ func TestExitStatusIsGoTests(t *testing.T) {
 	}
 }
 
+// TestAlsoRunsBeside runs a main go test that passes and an -also one that fails: both are
+// printed, and the failure is the exit status.
+func TestAlsoRunsBeside(t *testing.T) {
+	dir := t.TempDir()
+	pass, err := filepath.Abs(filepath.Join("testdata", "pass.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed, err := filepath.Abs(filepath.Join("testdata", "mixed.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake := filepath.Join(dir, "go")
+	script := "#!/bin/sh\ncase \"$*\" in\n" +
+		"'test -json ./...') cat '" + pass + "' ;;\n" +
+		"'test -json -run ^TestFail$ ./jt') cat '" + mixed + "'; exit 1 ;;\n" +
+		"*) echo \"unexpected arguments: $*\" >&2; exit 9 ;;\nesac\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("GO", fake)
+	var stdout, stderr bytes.Buffer
+	code, err := run(context.Background(), []string{"-every", "0", "-also", "-run ^TestFail$ ./jt", "--", "./..."}, &stdout, &stderr)
+	if err != nil || code != 1 {
+		t.Fatalf("run = %d, %v, want 1, nil; stderr %s", code, err, stderr.String())
+	}
+	for _, want := range []string{"ok  \tjt2\t", "chaos: mode=fifo lost=0\n", "--- FAIL: TestFail", "FAIL\tjt\t"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output does not show %q:\n%s", want, stdout.String())
+		}
+	}
+}
+
 func TestHelpExitsZero(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code, err := run(context.Background(), []string{"-h"}, &stdout, &stderr)
@@ -103,8 +136,7 @@ func TestHelpExitsZero(t *testing.T) {
 
 func TestRunningNamesTheLongestLeafTests(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	p := newPrinter(&bytes.Buffer{}, nil)
-	p.now = func() time.Time { return now }
+	p := newPrinter(&sink{w: &bytes.Buffer{}, now: func() time.Time { return now }}, nil)
 	at := func(ago time.Duration, pkg, name string) {
 		tt := p.test(pkg, name)
 		tt.started = now.Add(-ago)
@@ -113,7 +145,7 @@ func TestRunningNamesTheLongestLeafTests(t *testing.T) {
 	at(80*time.Second, "github.com/prewarm/prewarm/handler", "TestChaos/fifo")
 	at(5*time.Second, "github.com/prewarm/prewarm/rie", "TestBootstrapUnderRuntimeInterfaceEmulator")
 	p.test("github.com/prewarm/prewarm/config", "TestLoad").done = true
-	got := p.runningLocked(3)
+	got := runningLocked([]*printer{p}, 3)
 	want := "handler TestChaos/fifo (1m20s), rie TestBootstrapUnderRuntimeInterfaceEmulator (5s)"
 	if got != want {
 		t.Errorf("running = %q, want %q", got, want)
