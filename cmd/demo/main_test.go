@@ -137,6 +137,11 @@ func TestDemoReachesEveryPromise(t *testing.T) {
 	if strings.Contains(out, "…") {
 		t.Errorf("the output cuts a text short (…):\n%s", out)
 	}
+	for line := range strings.Lines(out) {
+		if strings.HasSuffix(strings.TrimSuffix(line, "\n"), " ") {
+			t.Errorf("line ends in spaces: %q", line)
+		}
+	}
 }
 
 // TestDemoFailsNamingTheScenario breaks one promise of the first scenario: the demo must fail

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -134,9 +135,11 @@ func (d *demo) printResults(msgs []results.Message, began time.Time) {
 		d.printf("   (no result messages)\n")
 		return
 	}
-	tw := tabwriter.NewWriter(d.out, 0, 0, 2, ' ', 0)
+	// Rendered in memory, where writes cannot fail, so that the padding tabwriter leaves at the
+	// end of a row without detail can be trimmed.
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	row := func(cells ...string) {
-		// tabwriter buffers; a write error reaches d.out, which keeps it for run.
 		_, _ = fmt.Fprintf(tw, "   \t%s\n", strings.Join(cells, "\t"))
 	}
 	row("at", "target", "outcome", "value", "status", "detail")
@@ -148,7 +151,10 @@ func (d *demo) printResults(msgs []results.Message, began time.Time) {
 			row("", "", "", "", "", l)
 		}
 	}
-	_ = tw.Flush() // as above: d.out keeps the error
+	_ = tw.Flush()
+	for line := range strings.Lines(table.String()) {
+		d.printf("%s\n", strings.TrimRight(line, " \n"))
+	}
 }
 
 // printWrapped prints s after prefix, wrapped at word boundaries, continuation lines indented
