@@ -36,7 +36,7 @@ case $FUZZTIME in
 *h) length="$total × $FUZZTIME = about $((total * ${FUZZTIME%h})) h" ;;
 *) length="$total × $FUZZTIME" ;;
 esac
-echo "fuzz: $total targets, $FUZZTIME each, one at a time: $length of fuzzing, plus a few seconds of build per target (FUZZTIME=… to change it)"
+echo "fuzz: $total targets, $FUZZTIME each, one at a time: $length of fuzzing, plus about 5 s of build and baseline per target (FUZZTIME=… to change it)"
 
 i=0
 while read -r pkg target; do
