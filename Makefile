@@ -49,10 +49,11 @@ build-PrewarmFunction:
 # about as long as TestChaos/fifo alone instead of all of handler's tests one after the other.
 test:
 	@echo "make test: go test $(RACE) ./... — about 1.5 minutes on 2 cores, most of it waiting on TestChaos/fifo (1,000 intents, 70-90 s); then localaws, deploy, cmd/demo and rie (5-20 s each)"
-	@GO=$(GO) $(GO) run ./scripts/testrun \
-		-also '$(RACE) -run ^TestChaos$$/^fifo$$ $(CHAOS_PKGS)' \
-		-also '$(RACE) -run ^TestChaos$$ -skip ^TestChaos$$/^fifo$$ $(CHAOS_PKGS)' \
-		-- $(RACE) -skip '^TestChaos$$' ./...
+	@GO=$(GO) $(GO) run ./scripts/testrun $(CHAOS_BESIDE) -- $(RACE) -skip '^TestChaos$$' ./...
+
+CHAOS_BESIDE := $(if $(CHAOS_PKGS),\
+	-also '$(RACE) -run ^TestChaos$$/^fifo$$ $(CHAOS_PKGS)' \
+	-also '$(RACE) -run ^TestChaos$$ -skip ^TestChaos$$/^fifo$$ $(CHAOS_PKGS)')
 
 demo:
 	$(GO) run ./cmd/demo
