@@ -100,8 +100,7 @@ func checkName(s string, prefix bool) error {
 		return errors.New("longer than a function name (64 characters)")
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+		if !isNameByte(s[i]) {
 			what := "a function name"
 			if prefix {
 				what = "a name prefix"
@@ -110,6 +109,11 @@ func checkName(s string, prefix bool) error {
 		}
 	}
 	return nil
+}
+
+// isNameByte reports whether c may appear in a function name: [a-zA-Z0-9-_].
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
 // Allows reports whether fn may be acted on. account and region are prewarm's own (from the

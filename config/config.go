@@ -33,7 +33,7 @@ const (
 // Defaults.
 const (
 	DefaultMaxConcurrency  = 100
-	DefaultWaitSeconds     = 20 * time.Second
+	DefaultWait            = 20 * time.Second
 	DefaultTrackTimeout    = 15 * time.Minute
 	DefaultControlPlaneRPS = 10
 	// maxWait is Lambda's longest invocation: polling can never take longer.
@@ -75,7 +75,7 @@ type Config struct {
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		MaxConcurrency:  DefaultMaxConcurrency,
-		WaitSeconds:     DefaultWaitSeconds,
+		WaitSeconds:     DefaultWait,
 		TrackTimeout:    DefaultTrackTimeout,
 		ControlPlaneRPS: DefaultControlPlaneRPS,
 		Region:          strings.TrimSpace(getenv(EnvRegion)),

@@ -137,10 +137,15 @@ func parseRule(raw json.RawMessage) (derive.Rule, error) {
 	return r, nil
 }
 
+// startsNumber reports whether s starts as a JSON number does: with '-' or a digit.
+func startsNumber(s string) bool {
+	return s != "" && (s[0] == '-' || s[0] >= '0' && s[0] <= '9')
+}
+
 // parseCount parses a JSON integer literal in [lo, 2^31−1].
 func parseCount(key string, raw json.RawMessage, lo int64) (int64, error) {
 	s := string(bytes.TrimSpace(raw))
-	if s == "" || !(s[0] == '-' || s[0] >= '0' && s[0] <= '9') || strings.ContainsAny(s, ".eE") {
+	if !startsNumber(s) || strings.ContainsAny(s, ".eE") {
 		return 0, fmt.Errorf("%s must be an integer, got %s", key, clipValue(s))
 	}
 	n, err := strconv.ParseInt(s, 10, 64)
@@ -155,7 +160,7 @@ func parseCount(key string, raw json.RawMessage, lo int64) (int64, error) {
 
 func parseScale(raw json.RawMessage) (float64, error) {
 	s := string(bytes.TrimSpace(raw))
-	if s == "" || !(s[0] == '-' || s[0] >= '0' && s[0] <= '9') {
+	if !startsNumber(s) {
 		return 0, fmt.Errorf("scale must be a number, got %s", clipValue(s))
 	}
 	f, err := strconv.ParseFloat(s, 64)

@@ -47,7 +47,7 @@ func checkBootstrap(t *testing.T, path string) {
 	if err != nil {
 		t.Fatalf("open bootstrap: %v", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened for reading only
 	if f.Machine != elf.EM_AARCH64 || f.Class != elf.ELFCLASS64 {
 		t.Errorf("bootstrap is %v %v, want EM_AARCH64 ELFCLASS64 (arm64 in template.yaml)", f.Machine, f.Class)
 	}

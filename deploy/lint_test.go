@@ -25,7 +25,7 @@ func TestTemplateMatchesSAMSchema(t *testing.T) {
 	if err != nil {
 		t.Fatalf("open SAM schema: %v", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened for reading only
 	schemaDoc, err := jsonschema.UnmarshalJSON(f)
 	if err != nil {
 		t.Fatalf("decode SAM schema: %v", err)

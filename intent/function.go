@@ -134,10 +134,10 @@ func (f Function) validate() error {
 // ValidateQualifier checks that q names an alias or a published version, the only
 // qualifiers that can hold provisioned concurrency.
 func ValidateQualifier(q string) error {
-	switch {
-	case q == "":
+	switch q {
+	case "":
 		return errors.New("qualifier is empty")
-	case q == Latest:
+	case Latest:
 		return errors.New("qualifier $LATEST cannot hold provisioned concurrency: use an alias or a published version")
 	}
 	return checkQualifierSyntax(q)
@@ -168,14 +168,18 @@ func shortNameProblem(name string) string {
 	return ""
 }
 
+// isNameByte reports whether c is one of [a-zA-Z0-9-_].
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}
+
 // nameChars reports whether s is non-empty and made only of [a-zA-Z0-9-_].
 func nameChars(s string) bool {
 	if s == "" {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+		if !isNameByte(s[i]) {
 			return false
 		}
 	}

@@ -114,16 +114,16 @@ func jsonKind(raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return "nothing"
 	}
-	switch c := raw[0]; {
-	case c == '{':
+	switch raw[0] {
+	case '{':
 		return "object"
-	case c == '[':
+	case '[':
 		return "array"
-	case c == '"':
+	case '"':
 		return "string"
-	case c == 't' || c == 'f':
+	case 't', 'f':
 		return "boolean"
-	case c == 'n':
+	case 'n':
 		return "null"
 	default:
 		return "number"

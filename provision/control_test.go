@@ -113,11 +113,11 @@ func TestRetryAfterIsHonoured(t *testing.T) {
 			w.Header().Set("X-Amzn-ErrorType", "TooManyRequestsException")
 			w.Header().Set("Retry-After", "7")
 			w.WriteHeader(http.StatusTooManyRequests)
-			w.Write([]byte(`{"Type":"User","message":"Rate exceeded","Reason":"CallerRateLimitExceeded"}`))
+			_, _ = w.Write([]byte(`{"Type":"User","message":"Rate exceeded","Reason":"CallerRateLimitExceeded"}`))
 			return
 		}
 		w.WriteHeader(http.StatusAccepted)
-		w.Write([]byte(`{"RequestedProvisionedConcurrentExecutions":5,"AvailableProvisionedConcurrentExecutions":0,"AllocatedProvisionedConcurrentExecutions":0,"Status":"IN_PROGRESS","LastModified":"2026-11-25T12:00:00+0000"}`))
+		_, _ = w.Write([]byte(`{"RequestedProvisionedConcurrentExecutions":5,"AvailableProvisionedConcurrentExecutions":0,"AllocatedProvisionedConcurrentExecutions":0,"Status":"IN_PROGRESS","LastModified":"2026-11-25T12:00:00+0000"}`))
 	}))
 	defer srv.Close()
 	rec := &recorder{}
@@ -151,7 +151,7 @@ func TestAliasWeightsAreWaitedOutThenFinal(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Amzn-ErrorType", "InvalidParameterValueException")
 		w.WriteHeader(http.StatusBadRequest)
-		w.Write([]byte(`{"Type":"User","message":"Alias with weights can not be used with Provisioned Concurrency"}`))
+		_, _ = w.Write([]byte(`{"Type":"User","message":"Alias with weights can not be used with Provisioned Concurrency"}`))
 	}))
 	defer srv.Close()
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)

@@ -458,7 +458,8 @@ func DeduplicationID(m Message) string {
 	h := sha256.New()
 	for _, part := range []string{m.ID, m.FunctionName, m.Qualifier, string(outcome), status} {
 		// Length-prefixed so that no two different tuples hash the same input.
-		fmt.Fprintf(h, "%d:%s;", len(part), part)
+		// A hash.Hash's Write never returns an error.
+		_, _ = fmt.Fprintf(h, "%d:%s;", len(part), part)
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

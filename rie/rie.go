@@ -31,8 +31,11 @@ type Process struct {
 	cmd       *exec.Cmd
 	invokeURL string
 	logs      *Output
-	done      chan error
-	stopOnce  sync.Once
+	// exited is closed once the emulator has exited, with exitErr set: every waiter sees it,
+	// however many there are.
+	exited   chan struct{}
+	exitErr  error
+	stopOnce sync.Once
 }
 
 // Start runs rieBinary with bootstrap as its handler command and env as
@@ -54,8 +57,11 @@ func Start(ctx context.Context, rieBinary, bootstrap string, env []string) (*Pro
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", rieBinary, err)
 	}
-	p := &Process{cmd: cmd, invokeURL: "http://" + rieAddr + "/2015-03-31/functions/function/invocations", logs: logs, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
+	p := &Process{cmd: cmd, invokeURL: "http://" + rieAddr + "/2015-03-31/functions/function/invocations", logs: logs, exited: make(chan struct{})}
+	go func() {
+		p.exitErr = cmd.Wait()
+		close(p.exited)
+	}()
 	if err := p.waitListening(ctx, rieAddr); err != nil {
 		p.Stop()
 		return nil, err
@@ -68,12 +74,12 @@ func (p *Process) waitListening(ctx context.Context, addr string) error {
 	for {
 		conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
-			conn.Close()
+			_ = conn.Close() // only the dial mattered
 			return nil
 		}
 		select {
-		case err := <-p.done:
-			return fmt.Errorf("runtime interface emulator exited: %v\n%s", err, p.logs.String())
+		case <-p.exited:
+			return fmt.Errorf("runtime interface emulator exited: %v\n%s", p.exitErr, p.logs.String())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(10 * time.Millisecond):
@@ -106,7 +112,7 @@ func (p *Process) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w", p.invokeURL, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to the end below; nothing to report
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("read invocation response: %w", err)
@@ -129,10 +135,10 @@ func (p *Process) Stop() {
 	p.stopOnce.Do(func() {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-p.done:
+		case <-p.exited:
 		case <-time.After(3 * time.Second):
 			_ = p.cmd.Process.Kill()
-			<-p.done
+			<-p.exited
 		}
 	})
 }
@@ -144,7 +150,7 @@ func FreeAddrs(n int) ([]string, error) {
 	var lns []net.Listener
 	defer func() {
 		for _, ln := range lns {
-			ln.Close()
+			_ = ln.Close() // held only to reserve the port
 		}
 	}()
 	for range n {

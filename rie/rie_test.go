@@ -113,3 +113,39 @@ func summarise(ms []results.Message) []string {
 	}
 	return out
 }
+
+// TestStartReportsAnEmulatorThatExits starts a "Runtime Interface Emulator" that exits at
+// once: Start must return its exit and output, not wait for it a second time.
+func TestStartReportsAnEmulatorThatExits(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skipf("no sh: %v", err)
+	}
+	fake := filepath.Join(t.TempDir(), "aws-lambda-rie")
+	if err := os.WriteFile(fake, []byte("#!"+sh+"\necho 'cannot start' >&2\nexit 3\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	type started struct {
+		p   *rie.Process
+		err error
+	}
+	done := make(chan started, 1)
+	go func() {
+		p, err := rie.Start(context.Background(), fake, "bootstrap", nil)
+		done <- started{p, err}
+	}()
+	select {
+	case s := <-done:
+		if s.err == nil {
+			s.p.Stop()
+			t.Fatal("Start of an emulator that exits: nil error")
+		}
+		for _, want := range []string{"exited", "exit status 3", "cannot start"} {
+			if !strings.Contains(s.err.Error(), want) {
+				t.Errorf("Start: %v; want it to contain %q", s.err, want)
+			}
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Start of an emulator that exits has not returned after a minute: it waits for the exit twice")
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -131,8 +132,10 @@ func formatValue(v float64, unit string) string {
 
 // printTable writes the report as one aligned table, then the details.
 func printTable(w io.Writer, rep Report) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "figure\tprewarm\tfloor / reference\tratio\ttarget\tresult")
+	// Rendered in memory, where writes cannot fail, and written out at once.
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
+	_, _ = fmt.Fprintln(tw, "figure\tprewarm\tfloor / reference\tratio\ttarget\tresult")
 	for _, r := range rep.Rows {
 		ref, ratio, result := "", "", ""
 		if r.Reference != nil {
@@ -158,26 +161,27 @@ func printTable(w io.Writer, rep Report) error {
 		if r.Error != "" {
 			value = "—"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, value, ref, ratio, r.Target, result)
+		_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Name, value, ref, ratio, r.Target, result)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintln(w)
+	_ = tw.Flush()
+	fmt.Fprintln(&buf)
 	for _, r := range rep.Rows {
 		switch {
 		case r.Error != "":
-			fmt.Fprintf(w, "- %s: could not be measured: %s\n", r.Name, r.Error)
+			fmt.Fprintf(&buf, "- %s: could not be measured: %s\n", r.Name, r.Error)
 		case r.Detail != "":
-			fmt.Fprintf(w, "- %s: %s\n", r.Name, r.Detail)
+			fmt.Fprintf(&buf, "- %s: %s\n", r.Name, r.Detail)
 		}
 	}
 	verdict := "every figure with a target meets it"
 	if !rep.Pass {
 		verdict = "some figures miss their target (see above)"
 	}
-	fmt.Fprintf(w, "\n%s, %s/%s, %d CPUs (%s); bench took %.0f s; %s.\n",
+	fmt.Fprintf(&buf, "\n%s, %s/%s, %d CPUs (%s); bench took %.0f s; %s.\n",
 		rep.Machine.GoVersion, rep.Machine.GOOS, rep.Machine.GOARCH, rep.Machine.CPUs, rep.Machine.CPUModel, rep.Duration, verdict)
+	if _, err := w.Write(buf.Bytes()); err != nil {
+		return fmt.Errorf("write the report table: %w", err)
+	}
 	return nil
 }
 

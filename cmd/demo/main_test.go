@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/results"
+)
+
+// The demo's scenarios, with the emulator allocating in 200 ms instead of 3 s.
+var fastDemo = []string{"-events", "../../events", "-ready-after", "200ms"}
+
+func TestHelpExitsZero(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"-h"}, &stdout, &stderr); err != nil {
+		t.Fatalf("run -h: %v, want nil (exit 0)", err)
+	}
+	for _, want := range []string{"Usage: go run ./cmd/demo", "-ready-after", "-events", "promises"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("-h printed %q on stdout, want it to contain %q", stdout.String(), want)
+		}
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("-h printed %q on stderr, want nothing", stderr.String())
+	}
+}
+
+func TestBadFlagIsUsageError(t *testing.T) {
+	for _, args := range [][]string{{"-no-such-flag"}, {"extra"}} {
+		var stdout, stderr bytes.Buffer
+		err := run(context.Background(), args, &stdout, &stderr)
+		if !errors.Is(err, errUsage) {
+			t.Errorf("run %q: %v, want errUsage (exit 2)", args, err)
+		}
+		if !strings.Contains(stderr.String(), "Usage:") || stdout.Len() != 0 {
+			t.Errorf("run %q: stdout %q, stderr %q; want the usage on stderr only", args, stdout.String(), stderr.String())
+		}
+	}
+}
+
+func TestCompare(t *testing.T) {
+	applied := results.Message{FunctionName: "my-function", Qualifier: "GREEN", Outcome: results.OutcomeApplied,
+		Derivation: &results.Derivation{Strategy: "mirror", From: "BLUE", Value: 10}}
+	ready := applied
+	ready.Outcome = results.OutcomeReady
+	rejected := results.Message{Outcome: results.OutcomeRejected, Reason: "body is not JSON: invalid character 'd'"}
+	want := []outcome{
+		{"my-function:GREEN", results.OutcomeApplied, "10 (mirror of BLUE)", ""},
+		{"my-function:GREEN", results.OutcomeReady, "10 (mirror of BLUE)", ""},
+		{"", results.OutcomeRejected, "", "not JSON"},
+	}
+	tests := []struct {
+		name string
+		want []outcome
+		got  []results.Message
+		out  []string
+	}{
+		{"all reached, any order", want, []results.Message{rejected, ready, applied}, nil},
+		{"one missing", want, []results.Message{applied, rejected}, []string{
+			"not reached: my-function:GREEN READY 10 (mirror of BLUE)",
+		}},
+		{"one not promised", want[:2], []results.Message{applied, ready, rejected}, []string{
+			"not promised: — REJECTED — body is not JSON: invalid character 'd'",
+		}},
+		{"a duplicate is not promised", want[:1], []results.Message{applied, applied}, []string{
+			"not promised: my-function:GREEN APPLIED 10 (mirror of BLUE)",
+		}},
+		{"another value", want[:1], []results.Message{withValue(applied, 11)}, []string{
+			"not reached: my-function:GREEN APPLIED 10 (mirror of BLUE)",
+			"not promised: my-function:GREEN APPLIED 11 (mirror of BLUE)",
+		}},
+		{"another reason", want[2:], []results.Message{{Outcome: results.OutcomeRejected, Reason: "too large"}}, []string{
+			`not reached: — REJECTED (reason containing "not JSON")`,
+			"not promised: — REJECTED — too large",
+		}},
+		{"nothing published", want[:1], nil, []string{
+			"not reached: my-function:GREEN APPLIED 10 (mirror of BLUE)",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.out, compare(tt.want, tt.got)); diff != "" {
+				t.Errorf("compare (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func withValue(m results.Message, v int64) results.Message {
+	d := *m.Derivation
+	d.Value = v
+	m.Derivation = &d
+	return m
+}
+
+func TestWrapKeepsEveryWord(t *testing.T) {
+	s := "lowered from 5000 to 100 by MAX_CONCURRENCY; lowered from 100 to 50 by the function's reserved concurrency"
+	lines := wrap(s, 30)
+	if got := strings.Join(lines, " "); got != s {
+		t.Errorf("wrap lost text: %q, want %q", got, s)
+	}
+	for _, l := range lines {
+		if len(l) > 30 {
+			t.Errorf("line %q is longer than 30", l)
+		}
+	}
+	if got := wrap("a-very-long-word-indeed", 5); len(got) != 1 || got[0] != "a-very-long-word-indeed" {
+		t.Errorf("wrap of a long word = %q, want it whole on one line", got)
+	}
+}
+
+// TestDemoReachesEveryPromise runs the whole demo: every scenario must reach exactly the
+// outcomes it promises, read back from the results queue.
+func TestDemoReachesEveryPromise(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole demo (about 10 s)")
+	}
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := run(ctx, fastDemo, &stdout, &stderr); err != nil {
+		t.Fatalf("demo: %v\n%s", err, stdout.String())
+	}
+	out := stdout.String()
+	if got, want := strings.Count(out, "   ok: as promised"), len(scenarios()); got != want {
+		t.Errorf("%d scenarios reported as promised, want %d:\n%s", got, want, out)
+	}
+	if strings.Contains(out, "…") {
+		t.Errorf("the output cuts a text short (…):\n%s", out)
+	}
+	for line := range strings.Lines(out) {
+		if strings.HasSuffix(strings.TrimSuffix(line, "\n"), " ") {
+			t.Errorf("line ends in spaces: %q", line)
+		}
+	}
+}
+
+// TestDemoFailsNamingTheScenario breaks one promise of the first scenario: the demo must fail
+// with the scenario's name and say which outcome was not reached and which was not promised.
+func TestDemoFailsNamingTheScenario(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a scenario of the demo")
+	}
+	t.Parallel()
+	world := localaws.DefaultWorld()
+	world.ReadyAfter = localaws.Duration(200 * time.Millisecond)
+	var stdout bytes.Buffer
+	d, stop, err := newDemo(world, "../../events", &stdout, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	ss := scenarios()[:1]
+	if ss[0].name != "alias-switch" || ss[0].want[1].outcome != results.OutcomeReady {
+		t.Fatalf("the first scenario is %s promising %v; the test expects alias-switch promising READY second", ss[0].name, ss[0].want)
+	}
+	ss[0].want[1].outcome = results.OutcomeFailed
+
+	err = d.run(context.Background(), ss)
+	if err == nil || !strings.Contains(err.Error(), "alias-switch") {
+		t.Fatalf("demo with a broken promise: %v, want an error naming alias-switch", err)
+	}
+	for _, want := range []string{
+		"NOT AS PROMISED (scenario alias-switch)",
+		"not reached: my-function:GREEN FAILED 10 (mirror of BLUE)",
+		"not promised: my-function:GREEN READY 10 (mirror of BLUE) READY — READY after",
+	} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("output does not say %q:\n%s", want, stdout.String())
+		}
+	}
+}
