@@ -57,6 +57,9 @@ type intentWire struct {
 	Wait          bool            `json:"wait"`
 	DryRun        bool            `json:"dryRun,omitempty"`
 	AliasMoved    bool            `json:"aliasMoved,omitempty"`
+	Strategy      string          `json:"strategy,omitempty"`
+	Window        string          `json:"window,omitempty"`
+	Utilisation   float64         `json:"utilisation,omitempty"`
 }
 
 var followUpFields = fieldSet("intent", "value", "strategy", "base", "scale", "clampedBy", "attempt", "started", "deadline")
@@ -81,7 +84,7 @@ func (f FollowUp) Validate() error {
 		return fmt.Errorf("deadline %s is before started %s", f.Deadline.Format(time.RFC3339), f.Started.Format(time.RFC3339))
 	}
 	switch f.Strategy {
-	case "", "explicit", "mirror", "policy":
+	case "", "explicit", "mirror", "policy", "demand":
 	default:
 		return fmt.Errorf("strategy %q is unknown", f.Strategy)
 	}
@@ -115,6 +118,9 @@ func EncodeFollowUp(f FollowUp) ([]byte, error) {
 			Wait:          in.Wait,
 			DryRun:        in.DryRun,
 			AliasMoved:    in.AliasMoved,
+			Strategy:      in.Strategy,
+			Window:        formatWindow(in.Window),
+			Utilisation:   in.Utilisation,
 		},
 		Value:     f.Value,
 		Strategy:  f.Strategy,
