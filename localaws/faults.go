@@ -9,8 +9,10 @@ import (
 	"time"
 )
 
-// Faults are injected by operation name before a request reaches its
-// service.
+// Faults are injected by service and operation before a request reaches
+// its service. Their keys are "service:Operation" ("sqs:SendMessage"),
+// "service:*" (every operation of the service), a bare operation name when
+// one service alone has it, or "" for every operation not named otherwise.
 type Faults struct {
 	// Latency delays each request (wall time).
 	Latency Latencies
@@ -24,18 +26,24 @@ type Faults struct {
 	ResetRate Rates
 }
 
-// Rates maps operation names to a fraction in [0, 1]; the empty name is the
-// rate of every operation not named. Its flag form is "0.2" (all
-// operations), "PutProvisionedConcurrencyConfig=0.5,GetAccountSettings=0.1"
+// Rates maps operations (see Faults for the keys) to a fraction in [0, 1];
+// the empty key is the rate of every operation not named. Its flag form is
+// "0.2" (all operations), "PutProvisionedConcurrencyConfig=0.5,sqs:*=0.1"
 // (only those) or both mixed ("0.05,SendMessage=0.5").
 type Rates map[string]float64
 
-// For returns the rate that applies to op.
-func (r Rates) For(op string) float64 {
-	if v, ok := r[op]; ok {
-		return v
+// For returns the rate that applies to service's op.
+func (r Rates) For(service, op string) float64 { return lookup(r, service, op) }
+
+// lookup finds the value for service's op: "service:op", then "op", then
+// "service:*", then "".
+func lookup[V any](m map[string]V, service, op string) V {
+	for _, k := range [...]string{service + ":" + op, op, service + ":*"} {
+		if v, ok := m[k]; ok {
+			return v
+		}
 	}
-	return r[""]
+	return m[""]
 }
 
 // Set parses the flag form, replacing r's contents; it implements
@@ -71,18 +79,13 @@ func ParseRates(s string) (Rates, error) {
 	return r, nil
 }
 
-// Latencies maps operation names to a delay; the empty name is the delay
-// of every operation not named. Its flag form is "50ms", "SendMessage=1s"
+// Latencies maps operations (see Faults for the keys) to a delay; the
+// empty key is the delay of every operation not named. Its flag form is "50ms", "SendMessage=1s"
 // or both mixed ("10ms,PutProvisionedConcurrencyConfig=200ms").
 type Latencies map[string]time.Duration
 
-// For returns the delay that applies to op.
-func (l Latencies) For(op string) time.Duration {
-	if v, ok := l[op]; ok {
-		return v
-	}
-	return l[""]
-}
+// For returns the delay that applies to service's op.
+func (l Latencies) For(service, op string) time.Duration { return lookup(l, service, op) }
 
 // Set parses the flag form, replacing l's contents; it implements
 // flag.Value.

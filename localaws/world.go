@@ -14,7 +14,15 @@ import (
 	"github.com/prewarm/prewarm/localaws/sqssim"
 )
 
-// World seeds the emulated account: the JSON world file (SPEC §8).
+// World seeds the emulated account: the JSON world file (SPEC §8). Each
+// service seeded from the file owns its fields (Functions for Lambda,
+// Queues for SQS); a new service adds one field holding its own section,
+// e.g.
+//
+//	CodeDeploy codedeploysim.World `json:"codeDeploy,omitempty"`
+//
+// checks it in Validate and reads it from Env.World in services(). Other
+// accounts and Regions start from an empty World.
 type World struct {
 	AccountID            string `json:"accountId"`
 	Region               string `json:"region"`
@@ -121,10 +129,11 @@ func (w World) Validate() error {
 	if w.ConcurrentExecutions < 0 || w.MinimumUnreserved < 0 {
 		return errors.New("world: concurrentExecutions and minimumUnreserved must not be negative")
 	}
-	if err := w.lambdaConfig(nil).Validate(); err != nil {
+	id, region := w.account()
+	if err := w.lambdaConfig(id, region, nil).Validate(); err != nil {
 		return fmt.Errorf("world: %w", err)
 	}
-	if err := w.sqsConfig(nil).Validate(); err != nil {
+	if err := w.sqsConfig(id, region, nil).Validate(); err != nil {
 		return fmt.Errorf("world: %w", err)
 	}
 	return nil
@@ -134,6 +143,10 @@ const (
 	defaultAccountID = "123456789012"
 	defaultRegion    = "us-east-1"
 )
+
+// Home is the account and Region the world seeds, with the defaults
+// filled in.
+func (w World) Home() (accountID, region string) { return w.account() }
 
 func (w World) account() (string, string) {
 	id, region := w.AccountID, w.Region
@@ -146,8 +159,7 @@ func (w World) account() (string, string) {
 	return id, region
 }
 
-func (w World) lambdaConfig(clk clock.Clock) lambdasim.Config {
-	id, region := w.account()
+func (w World) lambdaConfig(id, region string, clk clock.Clock) lambdasim.Config {
 	return lambdasim.Config{
 		AccountID:            id,
 		Region:               region,
@@ -161,7 +173,6 @@ func (w World) lambdaConfig(clk clock.Clock) lambdasim.Config {
 	}
 }
 
-func (w World) sqsConfig(clk clock.Clock) sqssim.Config {
-	id, region := w.account()
+func (w World) sqsConfig(id, region string, clk clock.Clock) sqssim.Config {
 	return sqssim.Config{AccountID: id, Region: region, Queues: w.Queues, Clock: clk}
 }

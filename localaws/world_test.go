@@ -132,8 +132,19 @@ func TestParseRatesAndLatencies(t *testing.T) {
 		}
 	}
 	r, _ := localaws.ParseRates("0.1,SendMessage=0.5")
-	if r.For("SendMessage") != 0.5 || r.For("GetAccountSettings") != 0.1 {
-		t.Errorf("For: got %v and %v", r.For("SendMessage"), r.For("GetAccountSettings"))
+	if r.For("sqs", "SendMessage") != 0.5 || r.For("lambda", "GetAccountSettings") != 0.1 {
+		t.Errorf("For: got %v and %v", r.For("sqs", "SendMessage"), r.For("lambda", "GetAccountSettings"))
+	}
+	// A service:Operation key wins over a bare name, which wins over the
+	// service's wildcard, which wins over the default.
+	keyed, _ := localaws.ParseRates("0.1,sqs:*=0.2,ReceiveMessage=0.3,sqs:ReceiveMessage=0.4")
+	for _, tt := range []struct {
+		service, op string
+		want        float64
+	}{{"sqs", "ReceiveMessage", 0.4}, {"other", "ReceiveMessage", 0.3}, {"sqs", "SendMessage", 0.2}, {"lambda", "GetAlias", 0.1}} {
+		if got := keyed.For(tt.service, tt.op); got != tt.want {
+			t.Errorf("For(%s, %s) = %v, want %v", tt.service, tt.op, got, tt.want)
+		}
 	}
 	if got, want := r.String(), "0.1,SendMessage=0.5"; got != want {
 		t.Errorf("String: got %q, want %q", got, want)
@@ -143,7 +154,7 @@ func TestParseRatesAndLatencies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.For("PutProvisionedConcurrencyConfig") != 200*time.Millisecond || l.For("ListFunctions") != 10*time.Millisecond {
+	if l.For("lambda", "PutProvisionedConcurrencyConfig") != 200*time.Millisecond || l.For("lambda", "ListFunctions") != 10*time.Millisecond {
 		t.Errorf("latencies: got %v", l)
 	}
 	if _, err := localaws.ParseLatencies("-1s"); err == nil {

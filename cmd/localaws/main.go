@@ -116,7 +116,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		url, worldName, len(world.Functions), len(srv.SQS().Queues()), quota(opts.ControlPlaneRPS), srv.Seed())
 
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
-	client := sqs.NewFromConfig(localaws.SDKConfig(url))
+	sqsConfig := localaws.SDKConfig(url)
+	_, sqsConfig.Region = world.Home()
+	client := sqs.NewFromConfig(sqsConfig)
 	var wg sync.WaitGroup
 	esmCtx, cancel := context.WithCancel(ctx)
 	defer func() {

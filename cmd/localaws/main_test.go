@@ -95,7 +95,10 @@ func TestRunLoadsWorldAndFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	url, _, _ := startRun(t, "-world", p, "-throttle-rate", "GetAccountSettings=1", "-control-plane-rps", "0")
-	lc := lambdasvc.NewFromConfig(localaws.SDKConfig(url), func(o *lambdasvc.Options) { o.RetryMaxAttempts = 1 })
+	// The world's account lives in its own Region: a client signs for it.
+	cfg := localaws.SDKConfig(url)
+	cfg.Region = "eu-west-1"
+	lc := lambdasvc.NewFromConfig(cfg, func(o *lambdasvc.Options) { o.RetryMaxAttempts = 1 })
 	ctx := context.Background()
 	gf, err := lc.GetFunction(ctx, &lambdasvc.GetFunctionInput{FunctionName: aws.String("solo")})
 	if err != nil {

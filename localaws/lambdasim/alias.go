@@ -40,6 +40,8 @@ type aliasJSON struct {
 	RevisionId      string
 }
 
+// aliasWire is the alias as GetAlias and ListAliases show it, with the
+// transient weights of a move while they last.
 func (st *state) aliasWire(f *function, a *alias, now time.Time) aliasJSON {
 	out := aliasJSON{
 		AliasArn:        st.qualifiedARN(f.name, a.name),
@@ -118,9 +120,13 @@ func (st *state) updateAlias(req *request) (int, any, *Error) {
 	if err := decodeBody(req.body, &in); err != nil {
 		return 0, nil, err
 	}
-	f, a, err := st.lookupAlias(req.function, req.alias)
+	f, err := st.lookupFunction(req.function)
 	if err != nil {
 		return 0, nil, err
+	}
+	a := f.aliases[req.alias]
+	if a == nil {
+		return 0, nil, errNotFound("Alias not found: " + st.qualifiedARN(f.name, req.alias))
 	}
 	if in.RevisionId != nil && *in.RevisionId != a.revisionID {
 		return 0, nil, errPreconditionFailed(msgRevisionMismatch)
@@ -139,7 +145,14 @@ func (st *state) updateAlias(req *request) (int, any, *Error) {
 	if in.Description != nil {
 		a.description = *in.Description
 	}
-	return http.StatusOK, st.aliasWire(f, a, st.clock.Now()), nil
+	// AWS's UpdateAlias answer shows only the weights the caller set, not
+	// the transient ones of a provisioned-concurrency move (GetAlias does).
+	out := st.aliasWire(f, a, st.clock.Now())
+	out.RoutingConfig = nil
+	if len(a.weights) > 0 {
+		out.RoutingConfig = &routingJSON{AdditionalVersionWeights: maps.Clone(a.weights)}
+	}
+	return http.StatusOK, out, nil
 }
 
 // repoint moves alias a to version and, when setWeights, replaces its
@@ -179,6 +192,7 @@ func (st *state) repoint(f *function, a *alias, version string, weights map[stri
 	}
 	if version != a.version {
 		if p != nil {
+			p.carried = st.snapshot(f, a.name, p, now).Allocated
 			p.lastModified, p.readyAt = now, now.Add(st.readyAfter)
 			if st.weightsWindow > 0 {
 				a.movingFrom, a.movingUntil = a.version, now.Add(st.weightsWindow)

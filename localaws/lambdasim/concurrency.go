@@ -47,7 +47,7 @@ type concurrencyJSON struct {
 // lookupFunction finds the function an unqualified FunctionName label
 // names.
 func (st *state) lookupFunction(label string) (*function, *Error) {
-	fn, _, err := parseFunctionName(label)
+	fn, _, err := st.parseFunctionName(label)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +75,11 @@ func (st *state) putFunctionConcurrency(req *request) (int, any, *Error) {
 	var in concurrencyJSON
 	if err := decodeBody(req.body, &in); err != nil {
 		return 0, nil, err
+	}
+	// Reserved concurrency is the function's: AWS refuses a qualified
+	// name or ARN, $LATEST included.
+	if _, q, err := parseFunctionName(req.function); err == nil && q != "" {
+		return 0, nil, errInvalidParameter(msgUnqualifiedOnly)
 	}
 	f, err := st.lookupFunction(req.function)
 	if err != nil {

@@ -1,6 +1,9 @@
 package lambdasim
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
 	"net/http"
 	"strings"
 )
@@ -9,20 +12,31 @@ import (
 // 2019-11-21T19:32:12.345+0000.
 const functionLastModifiedLayout = "2006-01-02T15:04:05.000-0700"
 
+// functionConfigJSON is a FunctionConfiguration as AWS returns it for a
+// function deployed from a zip: GetFunction's Configuration, and
+// ListFunctions' items, which AWS sends without State and LastUpdateStatus.
 type functionConfigJSON struct {
-	FunctionName  string
-	FunctionArn   string
-	Runtime       string
-	Handler       string
-	CodeSize      int64
-	Description   string
-	Timeout       int
-	MemorySize    int
-	LastModified  string
-	Version       string
-	State         string
-	PackageType   string
-	Architectures []string
+	FunctionName     string
+	FunctionArn      string
+	Runtime          string
+	Role             string
+	Handler          string
+	CodeSize         int64
+	Description      string
+	Timeout          int
+	MemorySize       int
+	LastModified     string
+	CodeSha256       string
+	Version          string
+	TracingConfig    struct{ Mode string }
+	RevisionId       string
+	State            string `json:",omitempty"`
+	LastUpdateStatus string `json:",omitempty"`
+	PackageType      string
+	Architectures    []string
+	EphemeralStorage struct{ Size int }
+	SnapStart        struct{ ApplyOn, OptimizationStatus string }
+	LoggingConfig    struct{ LogFormat, LogGroup string }
 }
 
 func (st *state) functionWire(f *function, version, arnQualifier string) functionConfigJSON {
@@ -30,20 +44,43 @@ func (st *state) functionWire(f *function, version, arnQualifier string) functio
 	if arnQualifier != "" {
 		arn = st.qualifiedARN(f.name, arnQualifier)
 	}
-	return functionConfigJSON{
+	c := functionConfigJSON{
 		FunctionName:  f.name,
 		FunctionArn:   arn,
 		Runtime:       "provided.al2023",
+		Role:          "arn:aws:iam::" + st.accountID + ":role/" + f.name + "-role",
 		Handler:       "bootstrap",
 		CodeSize:      functionCodeSize,
 		Timeout:       3,
 		MemorySize:    128,
 		LastModified:  st.created.UTC().Format(functionLastModifiedLayout),
+		CodeSha256:    codeSHA256(f.name, version),
 		Version:       version,
-		State:         "Active",
+		RevisionId:    stableUUID(f.name + ":" + version),
 		PackageType:   "Zip",
 		Architectures: []string{"arm64"},
 	}
+	c.TracingConfig.Mode = "PassThrough"
+	c.EphemeralStorage.Size = 512
+	c.SnapStart.ApplyOn, c.SnapStart.OptimizationStatus = "None", "Off"
+	c.LoggingConfig.LogFormat, c.LoggingConfig.LogGroup = "Text", "/aws/lambda/"+f.name
+	return c
+}
+
+// codeSHA256 stands for the base64 SHA-256 of a version's deployment
+// package; the emulator has no code, so it is derived from the name.
+func codeSHA256(fn, version string) string {
+	sum := sha256.Sum256([]byte(fn + ":" + version))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// stableUUID is a UUID-shaped id derived from key, so a version's
+// RevisionId stays the same across reads.
+func stableUUID(key string) string {
+	b := sha256.Sum256([]byte(key))
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 type listFunctionsOutput struct {
@@ -115,7 +152,7 @@ type getFunctionOutput struct {
 }
 
 func (st *state) getFunction(req *request) (int, any, *Error) {
-	fn, arnQualifier, err := parseFunctionName(req.function)
+	fn, arnQualifier, err := st.parseFunctionName(req.function)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -142,10 +179,11 @@ func (st *state) getFunction(req *request) (int, any, *Error) {
 	default:
 		a := f.aliases[q]
 		if a == nil {
-			return 0, nil, errNotFound("Cannot find alias arn: " + st.qualifiedARN(fn, q))
+			return 0, nil, errNotFound("Function not found: " + st.qualifiedARN(fn, q))
 		}
 		out.Configuration = st.functionWire(f, a.version, q)
 	}
+	out.Configuration.State, out.Configuration.LastUpdateStatus = "Active", "Successful"
 	out.Code.RepositoryType = "S3"
 	out.Code.Location = "https://awslambda-" + st.region + "-tasks.s3." + st.region + ".amazonaws.com/snapshots/" + st.accountID + "/" + fn
 	if f.reserved != nil {

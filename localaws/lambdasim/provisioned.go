@@ -65,6 +65,7 @@ func (st *state) snapshot(f *function, qualifier string, p *provisioned, now tim
 	}
 	switch {
 	case now.Before(p.readyAt):
+		pc.Allocated, pc.Available = p.carried, p.carried
 	case f.initFailure[v]:
 		pc.Status, pc.StatusReason = StatusFailed, ReasonInitFailure
 	default:
@@ -183,7 +184,7 @@ func (st *state) putProvisionedConcurrency(req *request) (int, any, *Error) {
 	if err := decodeBody(req.body, &in); err != nil {
 		return 0, nil, err
 	}
-	fn, q, err := req.functionAndQualifier()
+	fn, q, err := st.functionAndQualifier(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -208,7 +209,7 @@ func (st *state) putProvisionedConcurrency(req *request) (int, any, *Error) {
 }
 
 func (st *state) getProvisionedConcurrency(req *request) (int, any, *Error) {
-	fn, q, err := req.functionAndQualifier()
+	fn, q, err := st.functionAndQualifier(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -224,7 +225,7 @@ func (st *state) getProvisionedConcurrency(req *request) (int, any, *Error) {
 }
 
 func (st *state) deleteProvisionedConcurrency(req *request) (int, any, *Error) {
-	fn, q, err := req.functionAndQualifier()
+	fn, q, err := st.functionAndQualifier(req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -245,7 +246,7 @@ type listPCOutput struct {
 }
 
 func (st *state) listProvisionedConcurrency(req *request) (int, any, *Error) {
-	fn, _, err := parseFunctionName(req.function)
+	fn, _, err := st.parseFunctionName(req.function)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -2,7 +2,6 @@ package lambdasim
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/prewarm/prewarm/localaws/awsproto"
 )
 
 const (
@@ -153,17 +154,18 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amzn-RequestId", newRequestID())
 	req, ok := route(r)
 	if !ok {
-		errUnknownOperation().write(w)
+		awsproto.WriteRESTJSONError(w, errUnknownOperation())
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBody))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			(&Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestTooLargeException", Message: "Request must be smaller than 6291456 bytes for the " + req.op + " operation", typ: "User"}).write(w)
+			awsproto.WriteRESTJSONError(w, &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestTooLargeException",
+				Message: "Request must be smaller than 6291456 bytes for the " + req.op + " operation", Fields: userType})
 			return
 		}
-		errInvalidContent("Could not read request body: " + err.Error()).write(w)
+		awsproto.WriteRESTJSONError(w, errInvalidContent("Could not read request body: "+err.Error()))
 		return
 	}
 	req.body = body
@@ -171,33 +173,43 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status, out, apiErr := handlers[req.op](s.st, req)
 	s.mu.Unlock()
 	if apiErr != nil {
-		apiErr.write(w)
+		awsproto.WriteRESTJSONError(w, apiErr)
 		return
 	}
-	if out == nil {
-		w.WriteHeader(status)
-		return
-	}
-	writeJSON(w, status, out)
+	awsproto.WriteRESTJSON(w, status, out)
 }
 
 // WriteThrottled writes Lambda's throttling error: 429
 // TooManyRequestsException, "Rate exceeded", Retry-After and Reason
 // CallerRateLimitExceeded.
-func (s *Service) WriteThrottled(w http.ResponseWriter, op string) { errTooManyRequests().write(w) }
+func (s *Service) WriteThrottled(w http.ResponseWriter, op string) {
+	awsproto.WriteRESTJSONError(w, errTooManyRequests())
+}
 
 // WriteServiceError writes Lambda's 500 ServiceException.
-func (s *Service) WriteServiceError(w http.ResponseWriter, op string) { errService().write(w) }
+func (s *Service) WriteServiceError(w http.ResponseWriter, op string) {
+	awsproto.WriteRESTJSONError(w, errService())
+}
+
+// API is the control plane as the localaws server registers it: REST-JSON,
+// named "lambda".
+func (s *Service) API() awsproto.Service { return api{s} }
+
+type api struct{ s *Service }
+
+func (a api) Name() string                                                    { return "lambda" }
+func (a api) OperationNames() []string                                        { return sortedKeys(handlers) }
+func (a api) Operation(r *http.Request) (string, bool)                        { return a.s.Operation(r) }
+func (a api) ServeOperation(w http.ResponseWriter, r *http.Request, _ string) { a.s.ServeHTTP(w, r) }
+func (a api) WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {
+	awsproto.WriteRESTJSONError(w, e)
+}
+func (a api) Throttled(string) *Error { return errTooManyRequests() }
+func (a api) Internal(string) *Error  { return errService() }
 
 // newRequestID returns a random request id in UUID form, as Lambda sends in
 // X-Amzn-RequestId.
-func newRequestID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-}
+func newRequestID() string { return awsproto.RequestID() }
 
 // decodeBody decodes a JSON request body into v; an empty body leaves v
 // zero so that the required-member checks answer it.
@@ -225,8 +237,8 @@ func describeJSONError(err error) string {
 
 // functionAndQualifier resolves the FunctionName label (name, full or
 // partial ARN, optionally qualified) and the Qualifier query parameter.
-func (req *request) functionAndQualifier() (string, string, *Error) {
-	fn, arnQualifier, err := parseFunctionName(req.function)
+func (st *state) functionAndQualifier(req *request) (string, string, *Error) {
+	fn, arnQualifier, err := st.parseFunctionName(req.function)
 	if err != nil {
 		return "", "", err
 	}
@@ -245,6 +257,20 @@ func (req *request) functionAndQualifier() (string, string, *Error) {
 	}
 	if !qualifierPattern.MatchString(q) {
 		return "", "", errValidationf("Value '%s' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: %s", q, qualifierRegex)
+	}
+	return fn, q, nil
+}
+
+// parseFunctionName is the package-level parseFunctionName, refusing as AWS
+// does an ARN of a function in another Region: this account's control
+// plane answers only for its own Region.
+func (st *state) parseFunctionName(s string) (string, string, *Error) {
+	fn, q, err := parseFunctionName(s)
+	if err != nil {
+		return "", "", err
+	}
+	if parts := strings.Split(s, ":"); len(parts) >= 4 && parts[0] == "arn" && parts[3] != "" && parts[3] != st.region {
+		return "", "", errNotFound(fmt.Sprintf("Functions from '%s' are not reachable in this region ('%s')", parts[3], st.region))
 	}
 	return fn, q, nil
 }

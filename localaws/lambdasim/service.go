@@ -181,6 +181,10 @@ type provisioned struct {
 	requested    int
 	lastModified time.Time
 	readyAt      time.Time
+	// carried is the allocation a configuration that moved with its alias
+	// keeps reporting (Allocated and Available) while the new version is
+	// provisioned, as AWS does.
+	carried int
 }
 
 func newState(cfg Config) *state {

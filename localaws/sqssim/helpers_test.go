@@ -2,7 +2,9 @@ package sqssim_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
+	"sort"
 
 	"github.com/prewarm/prewarm/localaws/sqssim"
 )
@@ -21,3 +23,14 @@ type service interface {
 }
 
 var _ service = (*sqssim.Service)(nil)
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func asType[T error](err error, target *T) bool { return errors.As(err, target) }

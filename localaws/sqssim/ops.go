@@ -1,6 +1,7 @@
 package sqssim
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,45 +11,63 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prewarm/prewarm/localaws/awsproto"
 )
 
-type handlerFunc func(s *Service, w http.ResponseWriter, r *http.Request) *apiError
+// API is SQS as the localaws server registers it: AWS JSON 1.0 (what
+// aws-sdk-go-v2 speaks), query-compatible, and the query protocol on the
+// same operations (older CLIs and SDKs).
+func (s *Service) API() awsproto.Service { return s.api }
 
-var operations = map[string]handlerFunc{
-	"CreateQueue":                  (*Service).createQueue,
-	"DeleteQueue":                  (*Service).deleteQueue,
-	"GetQueueUrl":                  (*Service).getQueueURL,
-	"ListQueues":                   (*Service).listQueues,
-	"GetQueueAttributes":           (*Service).getQueueAttributes,
-	"SetQueueAttributes":           (*Service).setQueueAttributes,
-	"SendMessage":                  (*Service).sendMessage,
-	"SendMessageBatch":             (*Service).sendMessageBatch,
-	"ReceiveMessage":               (*Service).receiveMessage,
-	"DeleteMessage":                (*Service).deleteMessage,
-	"DeleteMessageBatch":           (*Service).deleteMessageBatch,
-	"ChangeMessageVisibility":      (*Service).changeMessageVisibility,
-	"ChangeMessageVisibilityBatch": (*Service).changeMessageVisibilityBatch,
-	"PurgeQueue":                   (*Service).purgeQueue,
+func (s *Service) newAPI() *awsproto.JSON {
+	return &awsproto.JSON{
+		Service:         "sqs",
+		Version:         awsproto.JSON10,
+		TargetPrefix:    targetPrefix,
+		Namespace:       errorNamespace,
+		QueryCompatible: true,
+		MaxBody:         maxRequestBytes,
+		Query:           &awsproto.Query{Version: "2012-11-05", XMLNamespace: "http://queue.amazonaws.com/doc/2012-11-05/"},
+		Operations: map[string]awsproto.Operation{
+			"CreateQueue":                  awsproto.Op(s.createQueue),
+			"DeleteQueue":                  awsproto.Op(s.deleteQueue),
+			"GetQueueUrl":                  awsproto.Op(s.getQueueURL),
+			"ListQueues":                   awsproto.Op(s.listQueues),
+			"GetQueueAttributes":           awsproto.Op(s.getQueueAttributes),
+			"SetQueueAttributes":           awsproto.Op(s.setQueueAttributes),
+			"SendMessage":                  awsproto.Op(s.sendMessage),
+			"SendMessageBatch":             awsproto.Op(s.sendMessageBatch),
+			"ReceiveMessage":               awsproto.Op(s.receiveMessage),
+			"DeleteMessage":                awsproto.Op(s.deleteMessage),
+			"DeleteMessageBatch":           awsproto.Op(s.deleteMessageBatch),
+			"ChangeMessageVisibility":      awsproto.Op(s.changeMessageVisibility),
+			"ChangeMessageVisibilityBatch": awsproto.Op(s.changeMessageVisibilityBatch),
+			"PurgeQueue":                   awsproto.Op(s.purgeQueue),
+		},
+		ThrottleError: func(string) *apiError { return throttled() },
+		UnknownError: func(op string) *apiError {
+			return &apiError{Status: http.StatusBadRequest, Code: "UnsupportedOperation",
+				QueryCode: "AWS.SimpleQueueService.UnsupportedOperation",
+				Message:   "The operation " + op + " is not supported by this emulator."}
+		},
+	}
 }
 
-// ServeHTTP answers one SQS JSON request.
+// ServeHTTP answers one SQS request, so the Service serves alone too.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	op, ok := s.Operation(r)
+	op, ok := s.api.Operation(r)
 	if !ok {
-		writeError(w, &apiError{status: http.StatusBadRequest, shape: "UnknownOperationException",
-			namespace: "com.amazon.coral.service", message: "Missing or unknown X-Amz-Target for SQS."})
+		s.api.WriteError(w, r, &apiError{Status: http.StatusBadRequest, Code: "UnknownOperationException",
+			Namespace: "com.amazon.coral.service", Message: "Missing or unknown X-Amz-Target for SQS."})
 		return
 	}
-	h, ok := operations[op]
-	if !ok {
-		writeError(w, &apiError{status: http.StatusBadRequest, shape: "UnsupportedOperation",
-			queryCode: "AWS.SimpleQueueService.UnsupportedOperation",
-			message:   "The operation " + op + " is not supported by this emulator."})
-		return
+	ctx := r.Context()
+	if awsproto.Caller(ctx).Host == "" {
+		key, region := awsproto.Signature(r)
+		ctx = awsproto.WithCaller(ctx, awsproto.CallerInfo{AccountID: s.accountID, Region: region, AccessKeyID: key, Host: r.Host})
 	}
-	if err := h(s, w, r); err != nil {
-		writeError(w, err)
-	}
+	s.api.ServeOperation(w, r.WithContext(ctx), op)
 }
 
 // withQueue runs do on the queue queueURL names, holding s.mu throughout.
@@ -76,25 +95,25 @@ func (s *Service) lookup(queueURL *string) (*queue, *apiError) {
 	return q, nil
 }
 
-func (s *Service) createQueue(w http.ResponseWriter, r *http.Request) *apiError {
-	var in createQueueInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queueURLOutput, *apiError) {
 	if in.QueueName == nil {
-		return missingParameter("QueueName")
+		return nil, missingParameter("QueueName")
 	}
 	name := *in.QueueName
 	fifo := false
 	if v, ok := in.Attributes["FifoQueue"]; ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return invalidValue("FifoQueue", v, "Invalid value for the parameter FifoQueue.")
+			return nil, invalidValue("FifoQueue", v, "Invalid value for the parameter FifoQueue.")
+		}
+		// A standard queue has no FifoQueue attribute, not even "false".
+		if !b {
+			return nil, invalidAttributeName("FifoQueue")
 		}
 		fifo = b
 	}
 	if !validQueueName(name, fifo) {
-		return invalidParameter("%s", queueNameRule(fifo))
+		return nil, invalidParameter("%s", queueNameRule(fifo))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -103,68 +122,54 @@ func (s *Service) createQueue(w http.ResponseWriter, r *http.Request) *apiError 
 		for k, v := range in.Attributes {
 			got, known := existing.attribute(k, now)
 			want, err := normalizeAttribute(k, v)
-			if k == "FifoQueue" && !existing.fifo && want == "false" {
-				continue
-			}
 			if err != nil || !known || got != want {
-				return &apiError{status: http.StatusBadRequest, shape: "QueueNameExists", queryCode: "QueueAlreadyExists",
-					message: "A queue already exists with the same name and a different value for attribute " + k}
+				return nil, &apiError{Status: http.StatusBadRequest, Code: "QueueNameExists", QueryCode: "QueueAlreadyExists",
+					Message: "A queue already exists with the same name and a different value for attribute " + k}
 			}
 		}
-		writeJSON(w, map[string]string{"QueueUrl": s.QueueURL(r.Host, name)})
-		return nil
+		return &queueURLOutput{QueueURL: s.queueURL(ctx, name)}, nil
 	}
 	q := s.newQueue(Queue{Name: name, FIFO: fifo}, now)
 	if err := s.applyAttributes(q, in.Attributes, true); err != nil {
-		return err
+		return nil, err
 	}
 	s.queues[name] = q
-	writeJSON(w, map[string]string{"QueueUrl": s.QueueURL(r.Host, name)})
-	return nil
+	return &queueURLOutput{QueueURL: s.queueURL(ctx, name)}, nil
 }
 
-func (s *Service) deleteQueue(w http.ResponseWriter, r *http.Request) *apiError {
-	var in queueURLInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+// queueURL is the URL of queue name for the caller of ctx.
+func (s *Service) queueURL(ctx context.Context, name string) string {
+	return s.QueueURL(awsproto.Caller(ctx).Host, name)
+}
+
+func (s *Service) deleteQueue(_ context.Context, in *queueURLInput) (*empty, *apiError) {
+	return nil, s.withQueue(in.QueueURL, func(q *queue) *apiError {
 		delete(s.queues, q.name)
 		q.messages = nil
 		q.notify()
-		writeJSON(w, struct{}{})
 		return nil
 	})
 }
 
-func (s *Service) getQueueURL(w http.ResponseWriter, r *http.Request) *apiError {
-	var in getQueueURLInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (s *Service) getQueueURL(ctx context.Context, in *getQueueURLInput) (*queueURLOutput, *apiError) {
 	if in.QueueName == nil {
-		return missingParameter("QueueName")
+		return nil, missingParameter("QueueName")
 	}
 	s.mu.Lock()
 	_, ok := s.queues[*in.QueueName]
 	s.mu.Unlock()
 	if !ok {
-		return queueDoesNotExist()
+		return nil, queueDoesNotExist()
 	}
-	writeJSON(w, map[string]string{"QueueUrl": s.QueueURL(r.Host, *in.QueueName)})
-	return nil
+	return &queueURLOutput{QueueURL: s.queueURL(ctx, *in.QueueName)}, nil
 }
 
-func (s *Service) listQueues(w http.ResponseWriter, r *http.Request) *apiError {
-	var in listQueuesInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (s *Service) listQueues(ctx context.Context, in *listQueuesInput) (*listQueuesOutput, *apiError) {
 	prefix := deref(in.QueueNamePrefix)
 	var urls []string
 	for _, n := range s.Queues() {
 		if strings.HasPrefix(n, prefix) {
-			urls = append(urls, s.QueueURL(r.Host, n))
+			urls = append(urls, s.queueURL(ctx, n))
 		}
 	}
 	if in.MaxResults != nil && *in.MaxResults > 0 && len(urls) > *in.MaxResults {
@@ -173,12 +178,7 @@ func (s *Service) listQueues(w http.ResponseWriter, r *http.Request) *apiError {
 	if len(urls) > 1000 {
 		urls = urls[:1000]
 	}
-	out := map[string][]string{}
-	if len(urls) > 0 {
-		out["QueueUrls"] = urls
-	}
-	writeJSON(w, out)
-	return nil
+	return &listQueuesOutput{QueueURLs: urls}, nil
 }
 
 // queueAttributeNames are the attributes "All" expands to, in AWS's order.
@@ -251,12 +251,9 @@ func (q *queue) attribute(name string, now time.Time) (string, bool) {
 	}
 }
 
-func (s *Service) getQueueAttributes(w http.ResponseWriter, r *http.Request) *apiError {
-	var in getQueueAttributesInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+func (s *Service) getQueueAttributes(_ context.Context, in *getQueueAttributesInput) (*attributesOutput, *apiError) {
+	out := &attributesOutput{}
+	return out, s.withQueue(in.QueueURL, func(q *queue) *apiError {
 		names := in.AttributeNames
 		for _, n := range names {
 			if n == "All" {
@@ -274,27 +271,20 @@ func (s *Service) getQueueAttributes(w http.ResponseWriter, r *http.Request) *ap
 				attrs[n] = v
 			}
 		}
-		out := map[string]any{}
 		if len(attrs) > 0 {
-			out["Attributes"] = attrs
+			out.Attributes = attrs
 		}
-		writeJSON(w, out)
 		return nil
 	})
 }
 
-func (s *Service) setQueueAttributes(w http.ResponseWriter, r *http.Request) *apiError {
-	var in setQueueAttributesInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+func (s *Service) setQueueAttributes(_ context.Context, in *setQueueAttributesInput) (*empty, *apiError) {
+	return nil, s.withQueue(in.QueueURL, func(q *queue) *apiError {
 		if err := s.applyAttributes(q, in.Attributes, false); err != nil {
 			return err
 		}
 		q.modified = s.clock.Now()
 		q.notify()
-		writeJSON(w, struct{}{})
 		return nil
 	})
 }
@@ -370,7 +360,14 @@ func (s *Service) applyAttributes(q *queue, attrs map[string]string, creating bo
 				return err
 			}
 			sets = append(sets, func() { q.redrive = p })
-		case "Policy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "RedriveAllowPolicy", "SqsManagedSseEnabled":
+		case "Policy", "KmsMasterKeyId":
+			// An empty value removes the attribute.
+			if v == "" {
+				sets = append(sets, func() { delete(q.extra, name) })
+				continue
+			}
+			sets = append(sets, func() { q.extra[name] = v })
+		case "KmsDataKeyReusePeriodSeconds", "RedriveAllowPolicy", "SqsManagedSseEnabled":
 			sets = append(sets, func() { q.extra[name] = v })
 		default:
 			return invalidAttributeName(name)
@@ -432,33 +429,32 @@ func normalizeAttribute(name, v string) (string, error) {
 	}
 }
 
-func senderID(r *http.Request, fallback string) string {
-	_, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential=")
-	if !ok {
-		return fallback
-	}
-	if key, _, ok := strings.Cut(cred, "/"); ok && key != "" {
+// senderID is the SenderId of the caller's messages: its access key, or
+// the account when the request is unsigned.
+func (s *Service) senderID(ctx context.Context) string {
+	if key := awsproto.Caller(ctx).AccessKeyID; key != "" {
 		return key
 	}
-	return fallback
+	return s.accountID
 }
 
-func (s *Service) sendMessage(w http.ResponseWriter, r *http.Request) *apiError {
-	var in sendMessageInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (s *Service) sendMessage(ctx context.Context, in *sendMessageInput) (*sendResult, *apiError) {
 	p := sendParams{
 		body: in.MessageBody, delay: in.DelaySeconds, attrs: in.MessageAttributes, sysAttrs: in.MessageSystemAttributes,
-		dedupID: in.MessageDeduplicationID, groupID: in.MessageGroupID, senderID: senderID(r, s.accountID),
+		dedupID: in.MessageDeduplicationID, groupID: in.MessageGroupID, senderID: s.senderID(ctx),
 	}
-	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+	var out sendResult
+	err := s.withQueue(in.QueueURL, func(q *queue) *apiError {
 		if err := q.validate(p); err != nil {
 			return err
 		}
-		writeJSON(w, s.enqueue(q, p, s.clock.Now()))
+		out = s.enqueue(q, p, s.clock.Now())
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 var batchEntryID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
@@ -488,11 +484,7 @@ func checkBatchIDs(ids []*string, entryType string) *apiError {
 	return nil
 }
 
-func (s *Service) sendMessageBatch(w http.ResponseWriter, r *http.Request) *apiError {
-	var in sendMessageBatchInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (s *Service) sendMessageBatch(ctx context.Context, in *sendMessageBatchInput) (*sendBatchOutput, *apiError) {
 	ids := make([]*string, len(in.Entries))
 	total := 0
 	for i, e := range in.Entries {
@@ -503,18 +495,21 @@ func (s *Service) sendMessageBatch(w http.ResponseWriter, r *http.Request) *apiE
 		}
 	}
 	if err := checkBatchIDs(ids, "SendMessageBatchRequestEntry"); err != nil {
-		return err
+		return nil, err
 	}
 	if total > MaxMessageSize {
-		return batchTooLong(total)
+		return nil, batchTooLong(total)
 	}
-	sender := senderID(r, s.accountID)
-	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+	sender := s.senderID(ctx)
+	out := &sendBatchOutput{Successful: []sendResult{}, Failed: []batchError{}}
+	err := s.withQueue(in.QueueURL, func(q *queue) *apiError {
 		if q.fifo {
-			// A FIFO batch missing a group or deduplication id fails as a whole.
+			// A FIFO batch missing a group or deduplication id fails as a
+			// whole; a missing group id is InvalidParameterValue here, not
+			// the MissingParameter of SendMessage.
 			for _, e := range in.Entries {
 				if e.MessageGroupID == nil || *e.MessageGroupID == "" {
-					return missingParameter("MessageGroupId")
+					return invalidParameter("The request must contain the parameter MessageGroupId.")
 				}
 				if e.MessageDeduplicationID == nil && !q.contentDedup {
 					return invalidParameter("The queue should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
@@ -522,10 +517,6 @@ func (s *Service) sendMessageBatch(w http.ResponseWriter, r *http.Request) *apiE
 			}
 		}
 		now := s.clock.Now()
-		out := struct {
-			Successful []sendResult
-			Failed     []batchError
-		}{Successful: []sendResult{}, Failed: []batchError{}}
 		for _, e := range in.Entries {
 			p := sendParams{
 				body: e.MessageBody, delay: e.DelaySeconds, attrs: e.MessageAttributes, sysAttrs: e.MessageSystemAttributes,
@@ -539,28 +530,27 @@ func (s *Service) sendMessageBatch(w http.ResponseWriter, r *http.Request) *apiE
 			res.ID = *e.ID
 			out.Successful = append(out.Successful, res)
 		}
-		writeJSON(w, out)
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-func (s *Service) receiveMessage(w http.ResponseWriter, r *http.Request) *apiError {
-	var in receiveMessageInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (s *Service) receiveMessage(ctx context.Context, in *receiveMessageInput) (*receiveOutput, *apiError) {
 	limit := 1
 	if in.MaxNumberOfMessages != nil {
 		limit = *in.MaxNumberOfMessages
 		if limit < 1 || limit > 10 {
-			return invalidValue("MaxNumberOfMessages", limit, "Must be between 1 and 10, if provided.")
+			return nil, invalidValue("MaxNumberOfMessages", limit, "Must be between 1 and 10, if provided.")
 		}
 	}
 	if v := in.VisibilityTimeout; v != nil && (*v < 0 || *v > 43200) {
-		return invalidValue("VisibilityTimeout", *v, "Must be >= 0 and <= 43200, if provided.")
+		return nil, invalidValue("VisibilityTimeout", *v, "Must be >= 0 and <= 43200, if provided.")
 	}
 	if v := in.WaitTimeSeconds; v != nil && (*v < 0 || *v > 20) {
-		return invalidValue("WaitTimeSeconds", *v, "Must be >= 0 and <= 20, if provided.")
+		return nil, invalidValue("WaitTimeSeconds", *v, "Must be >= 0 and <= 20, if provided.")
 	}
 	sel := newSelection(append(append([]string{}, in.AttributeNames...), in.MessageSystemAttributeNames...), in.MessageAttributeNames)
 
@@ -568,7 +558,7 @@ func (s *Service) receiveMessage(w http.ResponseWriter, r *http.Request) *apiErr
 	q, err := s.lookup(in.QueueURL)
 	if err != nil {
 		s.mu.Unlock()
-		return err
+		return nil, err
 	}
 	wait := q.receiveWait
 	if in.WaitTimeSeconds != nil {
@@ -587,12 +577,11 @@ func (s *Service) receiveMessage(w http.ResponseWriter, r *http.Request) *apiErr
 				msgs = append(msgs, sel.render(q, m))
 			}
 			s.mu.Unlock()
-			out := map[string]any{}
+			out := &receiveOutput{}
 			if len(msgs) > 0 {
-				out["Messages"] = msgs
+				out.Messages = msgs
 			}
-			writeJSON(w, out)
-			return nil
+			return out, nil
 		}
 		changed := q.changed
 		pause := deadline.Sub(now)
@@ -605,21 +594,24 @@ func (s *Service) receiveMessage(w http.ResponseWriter, r *http.Request) *apiErr
 		select {
 		case <-changed:
 		case <-s.clock.After(pause):
-		case <-r.Context().Done():
+		case <-ctx.Done():
 			gone = true
 		}
 		s.mu.Lock()
 		q.waiting--
 		if gone {
 			s.mu.Unlock()
-			return nil // nobody is listening any more
+			return nil, nil // nobody is listening any more
 		}
 		if s.queues[q.name] != q {
 			s.mu.Unlock()
-			return queueDoesNotExist()
+			return nil, queueDoesNotExist()
 		}
 	}
 }
+
+// purgeInterval is how often SQS lets a queue be purged.
+const purgeInterval = 60 * time.Second
 
 // selection is which attributes a ReceiveMessage asked for.
 type selection struct {
@@ -638,12 +630,14 @@ func newSelection(system, user []string) selection {
 		}
 		sel.system[n] = true
 	}
+	// MessageAttributeNames: "All", ".*" and "*" select every attribute,
+	// "Prefix.*" those whose names start with Prefix.
 	for _, n := range user {
 		switch {
-		case n == "All" || n == ".*":
+		case n == "All" || n == ".*" || n == "*":
 			sel.allUser = true
 		case strings.HasSuffix(n, ".*"):
-			sel.prefixes = append(sel.prefixes, strings.TrimSuffix(n, "*"))
+			sel.prefixes = append(sel.prefixes, strings.TrimSuffix(n, ".*"))
 		default:
 			sel.user[n] = true
 		}
@@ -716,26 +710,18 @@ func (sel selection) render(q *queue, m *message) wireMessage {
 	return wm
 }
 
-func (s *Service) deleteMessage(w http.ResponseWriter, r *http.Request) *apiError {
-	var in deleteMessageInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+func (s *Service) deleteMessage(_ context.Context, in *deleteMessageInput) (*empty, *apiError) {
+	return nil, s.withQueue(in.QueueURL, func(q *queue) *apiError {
 		if in.ReceiptHandle == nil {
 			return missingParameter("ReceiptHandle")
 		}
-		if err := s.deleteByReceipt(q, *in.ReceiptHandle); err != nil {
-			return err
-		}
-		writeJSON(w, struct{}{})
-		return nil
+		return s.deleteByReceipt(q, *in.ReceiptHandle, s.clock.Now())
 	})
 }
 
 // entryFailure is the Failed entry of a batch response for entry id.
 func entryFailure(id string, err *apiError) batchError {
-	return batchError{ID: id, SenderFault: true, Code: err.code(), Message: err.message}
+	return batchError{ID: id, SenderFault: true, Code: err.ErrorCode(), Message: err.Message}
 }
 
 type batchOutput struct {
@@ -743,22 +729,18 @@ type batchOutput struct {
 	Failed     []batchError
 }
 
-func (s *Service) eachBatchEntry(w http.ResponseWriter, r *http.Request, entryType string,
-	do func(q *queue, e batchEntry, now time.Time) *apiError) *apiError {
-	var in batchInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
+func (s *Service) eachBatchEntry(in *batchInput, entryType string,
+	do func(q *queue, e batchEntry, now time.Time) *apiError) (*batchOutput, *apiError) {
 	ids := make([]*string, len(in.Entries))
 	for i, e := range in.Entries {
 		ids[i] = e.ID
 	}
 	if err := checkBatchIDs(ids, entryType); err != nil {
-		return err
+		return nil, err
 	}
-	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+	out := &batchOutput{Successful: []idResult{}, Failed: []batchError{}}
+	err := s.withQueue(in.QueueURL, func(q *queue) *apiError {
 		now := s.clock.Now()
-		out := batchOutput{Successful: []idResult{}, Failed: []batchError{}}
 		for _, e := range in.Entries {
 			if e.ReceiptHandle == nil {
 				out.Failed = append(out.Failed, entryFailure(*e.ID, missingParameter("ReceiptHandle")))
@@ -770,36 +752,31 @@ func (s *Service) eachBatchEntry(w http.ResponseWriter, r *http.Request, entryTy
 			}
 			out.Successful = append(out.Successful, idResult{ID: *e.ID})
 		}
-		writeJSON(w, out)
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-func (s *Service) deleteMessageBatch(w http.ResponseWriter, r *http.Request) *apiError {
-	return s.eachBatchEntry(w, r, "DeleteMessageBatchRequestEntry", func(q *queue, e batchEntry, _ time.Time) *apiError {
-		return s.deleteByReceipt(q, *e.ReceiptHandle)
+func (s *Service) deleteMessageBatch(_ context.Context, in *batchInput) (*batchOutput, *apiError) {
+	return s.eachBatchEntry(in, "DeleteMessageBatchRequestEntry", func(q *queue, e batchEntry, now time.Time) *apiError {
+		return s.deleteByReceipt(q, *e.ReceiptHandle, now)
 	})
 }
 
-func (s *Service) changeMessageVisibility(w http.ResponseWriter, r *http.Request) *apiError {
-	var in changeVisibilityInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+func (s *Service) changeMessageVisibility(_ context.Context, in *changeVisibilityInput) (*empty, *apiError) {
+	return nil, s.withQueue(in.QueueURL, func(q *queue) *apiError {
 		if in.ReceiptHandle == nil {
 			return missingParameter("ReceiptHandle")
 		}
-		if err := s.changeVisibility(q, *in.ReceiptHandle, in.VisibilityTimeout, s.clock.Now()); err != nil {
-			return err
-		}
-		writeJSON(w, struct{}{})
-		return nil
+		return s.changeVisibility(q, *in.ReceiptHandle, in.VisibilityTimeout, s.clock.Now())
 	})
 }
 
-func (s *Service) changeMessageVisibilityBatch(w http.ResponseWriter, r *http.Request) *apiError {
-	return s.eachBatchEntry(w, r, "ChangeMessageVisibilityBatchRequestEntry", func(q *queue, e batchEntry, now time.Time) *apiError {
+func (s *Service) changeMessageVisibilityBatch(_ context.Context, in *batchInput) (*batchOutput, *apiError) {
+	return s.eachBatchEntry(in, "ChangeMessageVisibilityBatchRequestEntry", func(q *queue, e batchEntry, now time.Time) *apiError {
 		vis := e.VisibilityTimeout
 		if vis == nil {
 			zero := 0
@@ -809,16 +786,16 @@ func (s *Service) changeMessageVisibilityBatch(w http.ResponseWriter, r *http.Re
 	})
 }
 
-func (s *Service) purgeQueue(w http.ResponseWriter, r *http.Request) *apiError {
-	var in queueURLInput
-	if err := decode(r, &in); err != nil {
-		return err
-	}
-	return s.withQueue(in.QueueURL, func(q *queue) *apiError {
+func (s *Service) purgeQueue(_ context.Context, in *queueURLInput) (*empty, *apiError) {
+	return nil, s.withQueue(in.QueueURL, func(q *queue) *apiError {
+		now := s.clock.Now()
+		if !q.lastPurge.IsZero() && now.Sub(q.lastPurge) < purgeInterval {
+			return purgeInProgress(q.name)
+		}
+		q.lastPurge = now
 		clear(q.messages)
 		q.messages = q.messages[:0]
 		q.notify()
-		writeJSON(w, struct{}{})
 		return nil
 	})
 }

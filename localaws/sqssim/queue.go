@@ -24,6 +24,8 @@ type queue struct {
 	modified     time.Time
 	extra        map[string]string // attributes stored and echoed only (Policy, KMS, ...)
 
+	lastPurge time.Time // zero until the first PurgeQueue
+
 	messages []*message // in send order; for FIFO also sequence order
 	dedup    map[string]dedupEntry
 	sequence uint64
@@ -163,7 +165,7 @@ func (q *queue) validate(p sendParams) *apiError {
 		return missingParameter("MessageBody")
 	}
 	if bad, ok := invalidCharacter(*p.body); ok {
-		return &apiError{status: 400, shape: "InvalidMessageContents", message: fmt.Sprintf(
+		return &apiError{Status: 400, Code: "InvalidMessageContents", Message: fmt.Sprintf(
 			"Invalid binary character '#x%X' was found in the message body, the set of allowed characters is #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF", bad)}
 	}
 	size := len(*p.body)
@@ -240,7 +242,8 @@ func (s *Service) enqueue(q *queue, p sendParams, now time.Time) sendResult {
 		visibleAt: now.Add(q.delay),
 		groupID:   deref(p.groupID),
 	}
-	if p.delay != nil && *p.delay > 0 {
+	// A message's own DelaySeconds, 0 included, replaces the queue's.
+	if p.delay != nil {
 		m.visibleAt = now.Add(time.Duration(*p.delay) * time.Second)
 	}
 	if q.fifo {
@@ -314,10 +317,11 @@ func (s *Service) collect(q *queue, limit int, vis time.Duration, now time.Time)
 	return out
 }
 
+// moveToDeadLetter moves m to dlq as SQS does: body, attributes and
+// AWSTraceHeader carry over, DeadLetterQueueSourceArn is added, and the
+// receive count goes on counting (the DLQ receive is one more).
 func (s *Service) moveToDeadLetter(src, dlq *queue, m *message, now time.Time) {
 	moved := *m
-	moved.receiveCount = 0
-	moved.firstReceive = time.Time{}
 	moved.receipt = ""
 	moved.visibleAt = now
 	moved.dlqSourceARN = src.arn
@@ -364,10 +368,13 @@ func parseReceipt(handle string) (queueName, messageID string, ok bool) {
 
 // deleteByReceipt deletes the message handle names. A handle from an
 // earlier receive deletes the message from a standard queue (as AWS does in
-// practice); on a FIFO queue only the latest handle deletes, and an older
-// one succeeds without effect, as the SQS documentation describes, so a
-// redelivered message's order is never broken by a late delete.
-func (s *Service) deleteByReceipt(q *queue, handle string) *apiError {
+// practice). On a FIFO queue only the latest handle deletes, and only
+// while its visibility timeout lasts: once it has passed AWS answers that
+// the handle has expired and the message is delivered again; a handle an
+// earlier receive superseded succeeds without effect, as the SQS
+// documentation describes, so a redelivered message's order is never
+// broken by a late delete.
+func (s *Service) deleteByReceipt(q *queue, handle string, now time.Time) *apiError {
 	name, id, ok := parseReceipt(handle)
 	if !ok || name != q.name {
 		return receiptHandleInvalid(handle)
@@ -378,6 +385,9 @@ func (s *Service) deleteByReceipt(q *queue, handle string) *apiError {
 	}
 	if q.fifo && m.receipt != handle {
 		return nil
+	}
+	if q.fifo && m.state(now) == stateVisible {
+		return invalidValue("ReceiptHandle", handle, "The receipt handle has expired.")
 	}
 	q.remove(i)
 	q.notify()
@@ -399,7 +409,14 @@ func (s *Service) changeVisibility(q *queue, handle string, vis *int, now time.T
 	if m == nil {
 		return receiptHandleInvalid(handle)
 	}
-	if m.state(now) != stateInFlight || (q.fifo && m.receipt != handle) {
+	// On a standard queue the latest handle still changes the visibility
+	// of a message whose timeout has lapsed, while nobody has received it
+	// again (AWS answers MessageNotInflight only for a message never
+	// received).
+	switch {
+	case q.fifo && (m.state(now) != stateInFlight || m.receipt != handle):
+		return messageNotInflight()
+	case !q.fifo && m.state(now) != stateInFlight && m.receipt != handle:
 		return messageNotInflight()
 	}
 	m.visibleAt = now.Add(time.Duration(*vis) * time.Second)

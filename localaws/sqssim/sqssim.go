@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prewarm/prewarm/localaws/awsproto"
 	"github.com/prewarm/prewarm/localaws/clock"
 )
 
@@ -64,6 +65,8 @@ type Service struct {
 	region    string
 	clock     clock.Clock
 
+	api *awsproto.JSON
+
 	mu     sync.Mutex
 	queues map[string]*queue // by name
 	serial uint64            // receipt-handle nonces
@@ -88,6 +91,7 @@ func New(cfg Config) *Service {
 	if s.clock == nil {
 		s.clock = clock.Real{}
 	}
+	s.api = s.newAPI()
 	now := s.clock.Now()
 	for _, q := range cfg.Queues {
 		s.queues[q.Name] = s.newQueue(q, now)
@@ -267,25 +271,16 @@ func (s *Service) LongPolling(name string) int {
 
 // Operation names the SQS operation r asks for, and false when r is not an
 // SQS request.
-func (s *Service) Operation(r *http.Request) (string, bool) {
-	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	if !ok || op == "" || r.Method != http.MethodPost {
-		return "", false
-	}
-	return op, true
-}
+func (s *Service) Operation(r *http.Request) (string, bool) { return s.api.Operation(r) }
 
 // WriteThrottled writes what SQS answers when it throttles op: the modelled
 // RequestThrottled error, which the SDK's retryer classifies as a throttle.
 func (s *Service) WriteThrottled(w http.ResponseWriter, op string) {
-	writeError(w, &apiError{
-		status: http.StatusForbidden, shape: "RequestThrottled", queryCode: "RequestThrottled",
-		message: "Rate exceeded",
-	})
+	s.api.WriteError(w, &http.Request{Header: http.Header{}}, throttled())
 }
 
 // WriteServiceError writes SQS's 500 InternalFailure for op, which the SDK
 // retries.
 func (s *Service) WriteServiceError(w http.ResponseWriter, op string) {
-	writeError(w, internalError("The request processing has failed because of an unknown error, exception or failure."))
+	s.api.WriteError(w, &http.Request{Header: http.Header{}}, s.api.Internal(op))
 }

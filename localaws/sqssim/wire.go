@@ -1,172 +1,103 @@
 package sqssim
 
 import (
-	"crypto/rand"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
+
+	"github.com/prewarm/prewarm/localaws/awsproto"
 )
 
 const (
-	targetPrefix    = "AmazonSQS."
-	contentType     = "application/x-amz-json-1.0"
+	targetPrefix    = "AmazonSQS"
 	errorNamespace  = "com.amazonaws.sqs"
 	maxRequestBytes = 16 << 20
 )
 
-// apiError is an SQS error as it goes on the wire: the JSON __type names the
-// shape, the x-amzn-query-error header carries the legacy query code that
-// the SDK reports as the error code.
-type apiError struct {
-	status    int
-	shape     string // e.g. QueueDoesNotExist
-	namespace string // errorNamespace when empty
-	queryCode string // e.g. AWS.SimpleQueueService.NonExistentQueue; shape when empty
-	receiver  bool   // fault is the service's, not the caller's
-	message   string
-}
+// apiError is an SQS error as an operation returns it; the protocol codec
+// at the edge writes it: the JSON __type names the shape, and the
+// x-amzn-query-error header (or the query protocol's <Code>) carries the
+// legacy query code that SDKs report as the error code.
+type apiError = awsproto.Error
 
-func (e *apiError) Error() string { return e.code() + ": " + e.message }
+func serializationError(msg string) *apiError { return awsproto.SerializationError(msg) }
 
-func (e *apiError) code() string {
-	if e.queryCode != "" {
-		return e.queryCode
-	}
-	return e.shape
-}
-
-func writeError(w http.ResponseWriter, e *apiError) {
-	ns := e.namespace
-	if ns == "" {
-		ns = errorNamespace
-	}
-	fault := "Sender"
-	if e.receiver {
-		fault = "Receiver"
-	}
-	body, _ := json.Marshal(struct {
-		Type    string `json:"__type"`
-		Message string `json:"message"`
-	}{ns + "#" + e.shape, e.message})
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("x-amzn-query-error", e.code()+";"+fault)
-	h.Set("x-amzn-RequestId", newID())
-	w.WriteHeader(e.status)
-	_, _ = w.Write(body)
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		writeError(w, internalError(fmt.Sprintf("encode response: %v", err)))
-		return
-	}
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("x-amzn-RequestId", newID())
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
-}
-
-// decode reads r's JSON body into v, answering malformed input the way SQS
-// does instead of failing the server.
-func decode(r *http.Request, v any) *apiError {
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxRequestBytes+1))
-	if err != nil {
-		return serializationError("Could not read the request body.")
-	}
-	if len(body) > maxRequestBytes {
-		return &apiError{status: http.StatusRequestEntityTooLarge, shape: "RequestEntityTooLarge",
-			message: "Request body is too large."}
-	}
-	if len(strings.TrimSpace(string(body))) == 0 {
-		body = []byte("{}")
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return serializationError(fmt.Sprintf("Unexpected value for field %s: %s is not a %s.", typeErr.Field, typeErr.Value, typeErr.Type))
-		}
-		return serializationError("Malformed JSON request body: " + err.Error())
-	}
-	return nil
-}
-
-func serializationError(msg string) *apiError {
-	return &apiError{status: http.StatusBadRequest, shape: "SerializationException",
-		namespace: "com.amazon.coral.service", message: msg}
-}
-
-func internalError(msg string) *apiError {
-	return &apiError{status: http.StatusInternalServerError, shape: "InternalFailure",
-		namespace: "com.amazon.coral.service", receiver: true, message: msg}
-}
+func internalError(msg string) *apiError { return awsproto.InternalFailure(msg) }
 
 func queueDoesNotExist() *apiError {
-	return &apiError{status: http.StatusBadRequest, shape: "QueueDoesNotExist",
-		queryCode: "AWS.SimpleQueueService.NonExistentQueue", message: "The specified queue does not exist."}
+	return &apiError{Status: http.StatusBadRequest, Code: "QueueDoesNotExist",
+		QueryCode: "AWS.SimpleQueueService.NonExistentQueue", Message: "The specified queue does not exist."}
 }
 
+// invalidParameter is SQS's InvalidParameterValue: the JSON protocol names
+// its shape InvalidParameterValueException (SDKs other than Go report that
+// name), the query protocol InvalidParameterValue.
 func invalidParameter(format string, args ...any) *apiError {
-	return &apiError{status: http.StatusBadRequest, shape: "InvalidParameterValue",
-		message: fmt.Sprintf(format, args...)}
+	return &apiError{Status: http.StatusBadRequest, Code: "InvalidParameterValueException", QueryCode: "InvalidParameterValue",
+		Message: fmt.Sprintf(format, args...)}
 }
 
 func invalidValue(param string, value any, reason string) *apiError {
 	return invalidParameter("Value %v for parameter %s is invalid. Reason: %s", value, param, reason)
 }
 
+// missingParameter is SQS's MissingParameter, whose JSON shape is
+// MissingRequiredParameterException.
 func missingParameter(name string) *apiError {
-	return &apiError{status: http.StatusBadRequest, shape: "MissingParameter",
-		message: "The request must contain the parameter " + name + "."}
+	return &apiError{Status: http.StatusBadRequest, Code: "MissingRequiredParameterException", QueryCode: "MissingParameter",
+		Message: "The request must contain the parameter " + name + "."}
+}
+
+func purgeInProgress(queue string) *apiError {
+	return &apiError{Status: http.StatusForbidden, Code: "PurgeQueueInProgress", QueryCode: "AWS.SimpleQueueService.PurgeQueueInProgress",
+		Message: "Only one PurgeQueue operation on " + queue + " is allowed every 60 seconds."}
 }
 
 func invalidAttributeName(name string) *apiError {
-	return &apiError{status: http.StatusBadRequest, shape: "InvalidAttributeName",
-		message: "Unknown Attribute " + name + "."}
+	return &apiError{Status: http.StatusBadRequest, Code: "InvalidAttributeName",
+		Message: "Unknown Attribute " + name + "."}
 }
 
 func receiptHandleInvalid(handle string) *apiError {
-	return &apiError{status: http.StatusNotFound, shape: "ReceiptHandleIsInvalid",
-		message: fmt.Sprintf("The input receipt handle %q is not a valid receipt handle.", handle)}
+	return &apiError{Status: http.StatusNotFound, Code: "ReceiptHandleIsInvalid",
+		Message: fmt.Sprintf("The input receipt handle %q is not a valid receipt handle.", handle)}
 }
 
 func messageNotInflight() *apiError {
-	return &apiError{status: http.StatusBadRequest, shape: "MessageNotInflight",
-		queryCode: "AWS.SimpleQueueService.MessageNotInflight", message: "Message is not in flight."}
+	return &apiError{Status: http.StatusBadRequest, Code: "MessageNotInflight",
+		QueryCode: "AWS.SimpleQueueService.MessageNotInflight", Message: "Message is not in flight."}
 }
 
 func tooManyEntries(n int) *apiError {
-	return &apiError{status: http.StatusBadRequest, shape: "TooManyEntriesInBatchRequest",
-		queryCode: "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
-		message:   fmt.Sprintf("Maximum number of entries per request are %d. You have sent %d.", MaxBatchEntries, n)}
+	return &apiError{Status: http.StatusBadRequest, Code: "TooManyEntriesInBatchRequest",
+		QueryCode: "AWS.SimpleQueueService.TooManyEntriesInBatchRequest",
+		Message:   fmt.Sprintf("Maximum number of entries per request are %d. You have sent %d.", MaxBatchEntries, n)}
 }
 
 func emptyBatch(entryType string) *apiError {
-	return &apiError{status: http.StatusBadRequest, shape: "EmptyBatchRequest",
-		queryCode: "AWS.SimpleQueueService.EmptyBatchRequest",
-		message:   "There should be at least one " + entryType + " in the request."}
+	return &apiError{Status: http.StatusBadRequest, Code: "EmptyBatchRequest",
+		QueryCode: "AWS.SimpleQueueService.EmptyBatchRequest",
+		Message:   "There should be at least one " + entryType + " in the request."}
 }
 
 func invalidBatchEntryID() *apiError {
-	return &apiError{status: http.StatusBadRequest, shape: "InvalidBatchEntryId",
-		queryCode: "AWS.SimpleQueueService.InvalidBatchEntryId",
-		message:   "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long."}
+	return &apiError{Status: http.StatusBadRequest, Code: "InvalidBatchEntryId",
+		QueryCode: "AWS.SimpleQueueService.InvalidBatchEntryId",
+		Message:   "A batch entry id can only contain alphanumeric characters, hyphens and underscores. It can be at most 80 letters long."}
 }
 
 func batchIDsNotDistinct(id string) *apiError {
-	return &apiError{status: http.StatusBadRequest, shape: "BatchEntryIdsNotDistinct",
-		queryCode: "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", message: "Id " + id + " repeated."}
+	return &apiError{Status: http.StatusBadRequest, Code: "BatchEntryIdsNotDistinct",
+		QueryCode: "AWS.SimpleQueueService.BatchEntryIdsNotDistinct", Message: "Id " + id + " repeated."}
 }
 
 func batchTooLong(n int) *apiError {
-	return &apiError{status: http.StatusBadRequest, shape: "BatchRequestTooLong",
-		queryCode: "AWS.SimpleQueueService.BatchRequestTooLong",
-		message:   fmt.Sprintf("Batch requests cannot be longer than %d bytes. You have sent %d bytes.", MaxMessageSize, n)}
+	return &apiError{Status: http.StatusBadRequest, Code: "BatchRequestTooLong",
+		QueryCode: "AWS.SimpleQueueService.BatchRequestTooLong",
+		Message:   fmt.Sprintf("Batch requests cannot be longer than %d bytes. You have sent %d bytes.", MaxMessageSize, n)}
+}
+
+func throttled() *apiError {
+	return &apiError{Status: http.StatusForbidden, Code: "RequestThrottled", QueryCode: "RequestThrottled", Message: "Rate exceeded"}
 }
 
 func messageTooLong(limit int) *apiError {
@@ -292,6 +223,29 @@ type batchInput struct {
 	Entries  []batchEntry
 }
 
+type empty struct{}
+
+type queueURLOutput struct {
+	QueueURL string `json:"QueueUrl"`
+}
+
+type listQueuesOutput struct {
+	QueueURLs []string `json:"QueueUrls,omitempty"`
+}
+
+type attributesOutput struct {
+	Attributes map[string]string `json:",omitempty"`
+}
+
+type sendBatchOutput struct {
+	Successful []sendResult
+	Failed     []batchError
+}
+
+type receiveOutput struct {
+	Messages []wireMessage `json:",omitempty"`
+}
+
 type idResult struct {
 	ID string `json:"Id"`
 }
@@ -302,10 +256,4 @@ type changeVisibilityInput struct {
 	VisibilityTimeout *int
 }
 
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
-}
+func newID() string { return awsproto.RequestID() }

@@ -1,0 +1,73 @@
+package localaws_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/localaws/localawstest"
+)
+
+// TestFaultKeysNameServiceAndOperation: a fault names "service:Operation",
+// a bare operation one service alone has, or "service:*"; a name no
+// service serves is refused at start-up rather than silently injecting
+// nothing.
+func TestFaultKeysNameServiceAndOperation(t *testing.T) {
+	for _, tt := range []struct {
+		key     string
+		wantErr string
+	}{
+		{key: "sqs:SendMessage"},
+		{key: "SendMessage"},
+		{key: "lambda:*"},
+		{key: "SendMesage", wantErr: `no service has an operation "SendMesage" (did you mean SendMessage?)`},
+		{key: "sqs:PutProvisionedConcurrencyConfig", wantErr: `sqs has no operation "PutProvisionedConcurrencyConfig"`},
+		{key: "kinesis:PutRecord", wantErr: `no service "kinesis" (services: lambda, sqs)`},
+	} {
+		_, err := localaws.New(localaws.DefaultWorld(), localaws.Options{Faults: localaws.Faults{ThrottleRate: localaws.Rates{tt.key: 0.5}}})
+		switch {
+		case tt.wantErr == "" && err != nil:
+			t.Errorf("%s: %v", tt.key, err)
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%s: got %v, want an error containing %q", tt.key, err, tt.wantErr)
+		}
+	}
+	if _, err := localaws.New(localaws.DefaultWorld(), localaws.Options{Faults: localaws.Faults{Latency: localaws.Latencies{"GetAlas": 1}}}); err == nil {
+		t.Errorf("a misspelt latency key was accepted")
+	}
+}
+
+// TestServiceScopedFaultAndStats: "sqs:*" throttles every SQS operation and
+// no Lambda one, and the statistics count each operation under its service
+// as well as under its bare name.
+func TestServiceScopedFaultAndStats(t *testing.T) {
+	ctx := context.Background()
+	srv, url := localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{
+		Faults: localaws.Faults{ThrottleRate: localaws.Rates{"sqs:*": 1}}, ControlPlaneRPS: -1,
+	})
+	lc, sc := clients(url)
+	if _, err := sc.GetQueueUrl(ctx, &sqs.GetQueueUrlInput{QueueName: aws.String("prewarm-results")}); err == nil {
+		t.Errorf("GetQueueUrl: sqs:* = 1 did not throttle")
+	}
+	if _, err := lc.GetAccountSettings(ctx, &lambdasvc.GetAccountSettingsInput{}); err != nil {
+		t.Errorf("GetAccountSettings: %v", err)
+	}
+	st := srv.Stats()
+	if got := st.Of("sqs:GetQueueUrl"); got.Requests != 1 || got.Throttled != 1 {
+		t.Errorf("sqs:GetQueueUrl: got %+v, want 1 request throttled", got)
+	}
+	if got := st.Of("GetQueueUrl"); got.Requests != 1 {
+		t.Errorf("bare GetQueueUrl: got %+v", got)
+	}
+	if got := st.Services["lambda"]["GetAccountSettings"]; got.Requests != 1 || got.Throttled != 0 {
+		t.Errorf("lambda:GetAccountSettings: got %+v", got)
+	}
+	if got := getStats(t, url).Services["sqs"]["GetQueueUrl"].Throttled; got != 1 {
+		t.Errorf("GET %s: services.sqs.GetQueueUrl.throttled = %d, want 1", localaws.StatsPath, got)
+	}
+}

@@ -1,0 +1,95 @@
+package localaws
+
+import (
+	"fmt"
+	"math"
+
+	"golang.org/x/time/rate"
+
+	"github.com/prewarm/prewarm/localaws/awsproto"
+	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/localaws/lambdasim"
+	"github.com/prewarm/prewarm/localaws/sqssim"
+)
+
+// Registration is one service as it plugs into the server: its API (an
+// awsproto.Service, which names it and speaks its protocol) and the quota
+// the server enforces on it.
+type Registration struct {
+	API awsproto.Service
+	// Quota is the requests per second the service accepts per account and
+	// Region, with a burst of the same size (wall time); requests over it
+	// are answered with the service's throttling error. 0 means none.
+	Quota float64
+	// QuotaExempt lists operations outside the quota (Lambda's GetFunction
+	// has its own).
+	QuotaExempt []string
+}
+
+// Env is what the services of one account and Region are built from.
+type Env struct {
+	// World seeds the services: the world file for its own account and
+	// Region, an empty World for any other.
+	World World
+	// AccountID and Region are those of the services being built.
+	AccountID, Region string
+	Clock             clock.Clock
+	// Options are the server's options.
+	Options Options
+}
+
+// services builds the emulated services of one account and Region and
+// registers them, in the order they claim requests. Adding a service is
+// one line here: build it from env (a World field it owns seeds it; see
+// World) and register its API. The same function rebuilds everything on
+// POST /_localaws/reset and builds each further account and Region the
+// first time a request is signed for it.
+func services(env Env, rg *region) error {
+	rg.lambda = lambdasim.New(env.World.lambdaConfig(env.AccountID, env.Region, env.Clock))
+	rg.sqs = sqssim.New(env.World.sqsConfig(env.AccountID, env.Region, env.Clock))
+
+	rg.register(Registration{API: rg.sqs.API()})
+	rg.register(Registration{API: rg.lambda.API(), Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction"}})
+	return nil
+}
+
+// region holds the services of one account and Region.
+type region struct {
+	accountID, name string
+	lambda          *lambdasim.Service
+	sqs             *sqssim.Service
+	services        []*registered
+}
+
+type registered struct {
+	Registration
+	limiter *rate.Limiter // nil when the service has no quota
+	exempt  map[string]bool
+}
+
+func (rg *region) register(reg Registration) {
+	r := &registered{Registration: reg, exempt: map[string]bool{}}
+	if reg.Quota > 0 {
+		r.limiter = rate.NewLimiter(rate.Limit(reg.Quota), max(1, int(math.Ceil(reg.Quota))))
+	}
+	for _, op := range reg.QuotaExempt {
+		r.exempt[op] = true
+	}
+	rg.services = append(rg.services, r)
+}
+
+func newRegion(env Env) (*region, error) {
+	rg := &region{accountID: env.AccountID, name: env.Region}
+	if err := services(env, rg); err != nil {
+		return nil, fmt.Errorf("services of account %s in %s: %w", env.AccountID, env.Region, err)
+	}
+	seen := map[string]bool{}
+	for _, s := range rg.services {
+		name := s.API.Name()
+		if name == "" || seen[name] {
+			return nil, fmt.Errorf("service name %q is empty or registered twice", name)
+		}
+		seen[name] = true
+	}
+	return rg, nil
+}
