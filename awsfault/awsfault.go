@@ -42,8 +42,10 @@ func (e *Error) Unwrap() error { return e.Err }
 var transientCodes = map[string]bool{
 	// Application Auto Scaling: another update of the same scalable target is running.
 	"ConcurrentUpdateException": true,
-	// CloudWatch: the service could not complete the query this time.
+	// CloudWatch: the service could not complete the query this time (the shape's name,
+	// and the query-compatible code the client reports).
 	"InternalServiceFault": true,
+	"InternalServiceError": true,
 }
 
 // Classify wraps err, the error of op on resource; nil stays nil.

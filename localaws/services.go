@@ -6,8 +6,10 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/prewarm/prewarm/localaws/autoscalingsim"
 	"github.com/prewarm/prewarm/localaws/awsproto"
 	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/localaws/cloudwatchsim"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
 	"github.com/prewarm/prewarm/localaws/sqssim"
 )
@@ -48,6 +50,11 @@ func services(env Env, rg *region) error {
 	rg.lambda = lambdasim.New(env.World.lambdaConfig(env.AccountID, env.Region, env.Clock))
 	rg.sqs = sqssim.New(env.World.sqsConfig(env.AccountID, env.Region, env.Clock))
 
+	rg.autoScaling = autoscalingsim.New(env.World.autoScalingConfig(env.AccountID, env.Region, env.Clock))
+	rg.cloudWatch = cloudwatchsim.New(env.World.cloudWatchConfig(env.AccountID, env.Region, env.Clock))
+
+	rg.register(Registration{API: rg.autoScaling.API()})
+	rg.register(Registration{API: rg.cloudWatch.API()})
 	rg.register(Registration{API: rg.sqs.API()})
 	rg.register(Registration{API: rg.lambda.API(), Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction"}})
 	return nil
@@ -58,6 +65,8 @@ type region struct {
 	accountID, name string
 	lambda          *lambdasim.Service
 	sqs             *sqssim.Service
+	autoScaling     *autoscalingsim.Service
+	cloudWatch      *cloudwatchsim.Service
 	services        []*registered
 }
 

@@ -9,7 +9,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/prewarm/prewarm/localaws/autoscalingsim"
 	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/localaws/cloudwatchsim"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
 	"github.com/prewarm/prewarm/localaws/sqssim"
 )
@@ -39,6 +41,11 @@ type World struct {
 	PutConflictWindow Duration             `json:"putConflictWindow,omitempty"`
 	Functions         []lambdasim.Function `json:"functions"`
 	Queues            []sqssim.Queue       `json:"queues"`
+	// ScalableTargets seed Application Auto Scaling: targets on aliases with their
+	// policies and scheduled actions.
+	ScalableTargets []autoscalingsim.Target `json:"scalableTargets,omitempty"`
+	// Metrics seed CloudWatch: per-minute series up to the emulator's start.
+	Metrics []cloudwatchsim.Series `json:"metrics,omitempty"`
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string
@@ -136,6 +143,12 @@ func (w World) Validate() error {
 	if err := w.sqsConfig(id, region, nil).Validate(); err != nil {
 		return fmt.Errorf("world: %w", err)
 	}
+	if err := w.autoScalingConfig(id, region, nil).Validate(); err != nil {
+		return fmt.Errorf("world: %w", err)
+	}
+	if err := w.cloudWatchConfig(id, region, nil).Validate(); err != nil {
+		return fmt.Errorf("world: %w", err)
+	}
 	return nil
 }
 
@@ -175,4 +188,12 @@ func (w World) lambdaConfig(id, region string, clk clock.Clock) lambdasim.Config
 
 func (w World) sqsConfig(id, region string, clk clock.Clock) sqssim.Config {
 	return sqssim.Config{AccountID: id, Region: region, Queues: w.Queues, Clock: clk}
+}
+
+func (w World) autoScalingConfig(id, region string, clk clock.Clock) autoscalingsim.Config {
+	return autoscalingsim.Config{AccountID: id, Region: region, Targets: w.ScalableTargets, Clock: clk}
+}
+
+func (w World) cloudWatchConfig(id, region string, clk clock.Clock) cloudwatchsim.Config {
+	return cloudwatchsim.Config{AccountID: id, Region: region, Series: w.Metrics, Clock: clk}
 }

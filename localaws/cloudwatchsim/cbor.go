@@ -100,7 +100,9 @@ func (api) WriteError(w http.ResponseWriter, _ *http.Request, e *awsproto.Error)
 	if ns == "" {
 		ns = errorNamespace
 	}
-	body := cbor.Map{"__type": cbor.String(ns + "#" + e.Code), "message": cbor.String(e.Message)}
+	// The error shapes name their message member "message" or "Message"
+	// (InternalServiceFault); both are written so each typed error carries it.
+	body := cbor.Map{"__type": cbor.String(ns + "#" + e.Code), "message": cbor.String(e.Message), "Message": cbor.String(e.Message)}
 	h := w.Header()
 	for k, v := range e.Header {
 		h.Set(k, v)
