@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	aas "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
@@ -271,15 +272,20 @@ func (c *Carrier) target(ctx context.Context, function, qualifier string) (*type
 
 func (c *Carrier) register(ctx context.Context, function, qualifier string, t types.ScalableTarget, s *types.SuspendedState) error {
 	resource := ResourceID(function, qualifier)
-	_, err := c.api.RegisterScalableTarget(ctx, &aas.RegisterScalableTargetInput{
+	in := &aas.RegisterScalableTargetInput{
 		ServiceNamespace:  Namespace,
 		ResourceId:        aws.String(resource),
 		ScalableDimension: Dimension,
 		MinCapacity:       t.MinCapacity,
 		MaxCapacity:       t.MaxCapacity,
-		RoleARN:           t.RoleARN,
 		SuspendedState:    s,
-	})
+	}
+	// Lambda targets use Application Auto Scaling's service-linked role, which it picks by
+	// itself; naming it would need iam:PassRole. Only a role of the account's own is named.
+	if role := aws.ToString(t.RoleARN); role != "" && !strings.Contains(role, ":role/aws-service-role/") {
+		in.RoleARN = t.RoleARN
+	}
+	_, err := c.api.RegisterScalableTarget(ctx, in)
 	return awsfault.Classify("RegisterScalableTarget", resource, err)
 }
 

@@ -364,3 +364,19 @@ func TestTargetsAndStray(t *testing.T) {
 		}
 	}
 }
+
+func TestServiceLinkedRoleIsNotNamed(t *testing.T) {
+	f := newFake()
+	seed(f, "BLUE", 5, 50)
+	blue := f.targets[ResourceID(fn, "BLUE")]
+	blue.RoleARN = aws.String("arn:aws:iam::123456789012:role/aws-service-role/lambda.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_LambdaConcurrency")
+	f.targets[ResourceID(fn, "BLUE")] = blue
+	c := New(f)
+	p, _ := c.Plan(context.Background(), fn, "BLUE")
+	if _, err := c.Register(context.Background(), p, "GREEN"); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.targets[ResourceID(fn, "GREEN")].RoleARN; r != nil {
+		t.Errorf("GREEN registered naming role %s; the service-linked role needs no name (nor iam:PassRole)", *r)
+	}
+}
