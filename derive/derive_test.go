@@ -871,3 +871,35 @@ func TestClearWeightsCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestParseLastModified(t *testing.T) {
+	want := time.Date(2019, 11, 21, 19, 32, 12, 0, time.UTC)
+	for _, s := range []string{"2019-11-21T19:32:12+0000", "2019-11-21T19:32:12.000+0000", "2019-11-21T19:32:12Z", "2019-11-21T20:32:12+01:00"} {
+		got, ok := ParseLastModified(s)
+		if !ok || !got.Equal(want) {
+			t.Errorf("ParseLastModified(%q) = %v, %v; want %v", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"", "yesterday", "2019-11-21"} {
+		if _, ok := ParseLastModified(s); ok {
+			t.Errorf("ParseLastModified(%q) accepted it", s)
+		}
+	}
+}
+
+// FuzzParseLastModified checks that what ParseLastModified accepts reads back the same
+// instant once written in AWS's layout.
+func FuzzParseLastModified(f *testing.F) {
+	f.Add("2019-11-21T19:32:12+0000")
+	f.Add("2019-11-21T19:32:12.123Z")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := ParseLastModified(s)
+		if !ok {
+			return
+		}
+		back, ok := ParseLastModified(got.Truncate(time.Second).UTC().Format("2006-01-02T15:04:05-0700"))
+		if !ok || !back.Equal(got.Truncate(time.Second)) {
+			t.Fatalf("ParseLastModified(%q) = %v does not read back: %v, %v", s, got, back, ok)
+		}
+	})
+}

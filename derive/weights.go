@@ -65,6 +65,18 @@ func WeightsLeftBehind(fn, alias string, weights map[string]float64, pc State, l
 	return lb, true
 }
 
+// ParseLastModified reads the LastModified of a provisioned concurrency configuration as AWS
+// writes it ("2019-11-21T19:32:12+0000", also with milliseconds or in RFC 3339); false when it
+// is none of these.
+func ParseLastModified(s string) (time.Time, bool) {
+	for _, layout := range []string{"2006-01-02T15:04:05-0700", "2006-01-02T15:04:05.000-0700", time.RFC3339Nano} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // ClearWeightsCommand returns the AWS CLI command that removes fn:alias's routing weights.
 func ClearWeightsCommand(fn, alias string) string {
 	return fmt.Sprintf("aws lambda update-alias --function-name %s --name %s --routing-config '{}'", shellWord(fn), shellWord(alias))
