@@ -86,6 +86,11 @@ type Input struct {
 	// scalable target's minimum); nil when From has no scalable target. A mirror takes it
 	// when it is higher than From's requested value.
 	AutoScalingDesired *int64
+	// AutoScalingMin and AutoScalingMax are the bounds of the scalable target that will
+	// manage the target (From's, carried over); nil when there is none. Application Auto
+	// Scaling would move a value outside them itself, so the value is clamped to them after
+	// the intent's and the policy's min and max.
+	AutoScalingMin, AutoScalingMax *int64
 }
 
 // Action is what to do with the target.
@@ -116,6 +121,8 @@ const (
 	ClampMaxConc    = "maxConcurrency"
 	ClampReserved   = "reservedConcurrency"
 	ClampUnreserved = "unreservedConcurrency"
+	ClampAASMin     = "autoScaling.min"
+	ClampAASMax     = "autoScaling.max"
 )
 
 const (
@@ -322,6 +329,12 @@ func Decide(in Input) Decision {
 	if hasMax {
 		clamp(maxName, maxV, false, "lowered")
 	}
+	if in.AutoScalingMin != nil {
+		clamp(ClampAASMin, *in.AutoScalingMin, true, "raised")
+	}
+	if in.AutoScalingMax != nil {
+		clamp(ClampAASMax, *in.AutoScalingMax, false, "lowered")
+	}
 	clamp(ClampMaxConc, maxConc, false, "lowered")
 
 	if d.Value < 1 {
@@ -408,6 +421,10 @@ func describe(name string, limit int64) string {
 		return "the policy's max"
 	case ClampMaxConc:
 		return "MAX_CONCURRENCY"
+	case ClampAASMin:
+		return "the scalable target's minimum (Application Auto Scaling would raise it)"
+	case ClampAASMax:
+		return "the scalable target's maximum (Application Auto Scaling would lower it)"
 	case ClampReserved:
 		return "the function's reserved concurrency less its other qualifiers' provisioned concurrency"
 	case ClampUnreserved:

@@ -533,6 +533,31 @@ func TestDecide(t *testing.T) {
 			reason: "auto scaling desired capacity 9",
 		},
 
+		// The scalable target's bounds.
+		{
+			name:   "demand raised to the scalable target's minimum",
+			in:     Input{Strategy: StrategyDemand, From: "BLUE", Demand: demand(7, 0, 60), AutoScalingMin: p64(20), AutoScalingMax: p64(80)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 10, Scale: 1, Value: 20, ClampedBy: by(ClampAASMin), Demand: used(7, 0, 60, 0.7)},
+			reason: "raised from 10 to 20 by the scalable target's minimum (Application Auto Scaling would raise it)",
+		},
+		{
+			name:   "explicit lowered to the scalable target's maximum, after the intent's max",
+			in:     Input{Explicit: p64(95), Max: p64(90), AutoScalingMin: p64(20), AutoScalingMax: p64(80)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 95, Scale: 1, Value: 80, ClampedBy: by(ClampIntentMax, ClampAASMax)},
+			reason: "lowered from 95 to 90 by the intent's max; lowered from 90 to 80 by the scalable target's maximum",
+		},
+		{
+			name: "within the scalable target's bounds: no clamp",
+			in:   Input{From: "BLUE", Mirror: p64(40), AutoScalingMin: p64(20), AutoScalingMax: p64(80)},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 40, Scale: 1, Value: 40, ClampedBy: none()},
+		},
+		{
+			name:   "MAX_CONCURRENCY still caps the scalable target's minimum",
+			in:     Input{Explicit: p64(5), AutoScalingMin: p64(150)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 5, Scale: 1, Value: 100, ClampedBy: by(ClampAASMin, ClampMaxConc)},
+			reason: "lowered from 150 to 100 by MAX_CONCURRENCY",
+		},
+
 		// Unchanged or not.
 		{
 			name: "same value and READY: unchanged",
