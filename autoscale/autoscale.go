@@ -197,7 +197,7 @@ func (c *Carrier) Abort(ctx context.Context, p Plan, reg Registration) error {
 				PolicyName: aws.String(name), ResourceId: aws.String(resource), ScalableDimension: Dimension, ServiceNamespace: Namespace,
 			})
 			if err != nil && !notFound(err) {
-				return fail(awsfault.Classify("DeleteScalingPolicy", resource, err))
+				return fail(awsfault.Wrap("DeleteScalingPolicy", resource, err))
 			}
 		}
 	}
@@ -207,7 +207,7 @@ func (c *Carrier) Abort(ctx context.Context, p Plan, reg Registration) error {
 				ScheduledActionName: aws.String(name), ResourceId: aws.String(resource), ScalableDimension: Dimension, ServiceNamespace: Namespace,
 			})
 			if err != nil && !notFound(err) {
-				return fail(awsfault.Classify("DeleteScheduledAction", resource, err))
+				return fail(awsfault.Wrap("DeleteScheduledAction", resource, err))
 			}
 		}
 	}
@@ -230,7 +230,7 @@ func (c *Carrier) snapshot(ctx context.Context, function, qualifier string) (Sna
 	for {
 		out, err := c.api.DescribeScalingPolicies(ctx, in)
 		if err != nil {
-			return Snapshot{}, awsfault.Classify("DescribeScalingPolicies", resource, err)
+			return Snapshot{}, awsfault.Wrap("DescribeScalingPolicies", resource, err)
 		}
 		s.Policies = append(s.Policies, out.ScalingPolicies...)
 		if aws.ToString(out.NextToken) == "" {
@@ -242,7 +242,7 @@ func (c *Carrier) snapshot(ctx context.Context, function, qualifier string) (Sna
 	for {
 		out, err := c.api.DescribeScheduledActions(ctx, ain)
 		if err != nil {
-			return Snapshot{}, awsfault.Classify("DescribeScheduledActions", resource, err)
+			return Snapshot{}, awsfault.Wrap("DescribeScheduledActions", resource, err)
 		}
 		s.Actions = append(s.Actions, out.ScheduledActions...)
 		if aws.ToString(out.NextToken) == "" {
@@ -260,7 +260,7 @@ func (c *Carrier) target(ctx context.Context, function, qualifier string) (*type
 		ServiceNamespace: Namespace, ResourceIds: []string{resource}, ScalableDimension: Dimension,
 	})
 	if err != nil {
-		return nil, awsfault.Classify("DescribeScalableTargets", resource, err)
+		return nil, awsfault.Wrap("DescribeScalableTargets", resource, err)
 	}
 	for i := range out.ScalableTargets {
 		if t := out.ScalableTargets[i]; aws.ToString(t.ResourceId) == resource && t.ScalableDimension == Dimension {
@@ -286,7 +286,7 @@ func (c *Carrier) register(ctx context.Context, function, qualifier string, t ty
 		in.RoleARN = t.RoleARN
 	}
 	_, err := c.api.RegisterScalableTarget(ctx, in)
-	return awsfault.Classify("RegisterScalableTarget", resource, err)
+	return awsfault.Wrap("RegisterScalableTarget", resource, err)
 }
 
 func (c *Carrier) deregister(ctx context.Context, function, qualifier string) error {
@@ -297,7 +297,7 @@ func (c *Carrier) deregister(ctx context.Context, function, qualifier string) er
 	if notFound(err) {
 		return nil // already gone: what was asked for
 	}
-	return awsfault.Classify("DeregisterScalableTarget", resource, err)
+	return awsfault.Wrap("DeregisterScalableTarget", resource, err)
 }
 
 // putAll puts policies and scheduled actions read on function:from onto function:to.
@@ -315,7 +315,7 @@ func (c *Carrier) putAll(ctx context.Context, function, from, to string, policie
 			PredictiveScalingPolicyConfiguration:     pol.PredictiveScalingPolicyConfiguration,
 		})
 		if err != nil {
-			return awsfault.Classify("PutScalingPolicy", resource+" "+aws.ToString(pol.PolicyName), err)
+			return awsfault.Wrap("PutScalingPolicy", resource+" "+aws.ToString(pol.PolicyName), err)
 		}
 	}
 	for _, a := range actions {
@@ -331,7 +331,7 @@ func (c *Carrier) putAll(ctx context.Context, function, from, to string, policie
 			ScalableTargetAction: a.ScalableTargetAction,
 		})
 		if err != nil {
-			return awsfault.Classify("PutScheduledAction", resource+" "+aws.ToString(a.ScheduledActionName), err)
+			return awsfault.Wrap("PutScheduledAction", resource+" "+aws.ToString(a.ScheduledActionName), err)
 		}
 	}
 	return nil

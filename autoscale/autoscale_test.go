@@ -292,7 +292,7 @@ func TestErrors(t *testing.T) {
 			}
 			f.failOp, f.failErr = tt.op, tt.err
 			err = tt.run(c, p)
-			var e *awsfault.Error
+			var e *awsfault.CallError
 			if !errors.As(err, &e) || e.Op != tt.op {
 				t.Fatalf("error %v, want a classified %s error", err, tt.op)
 			}

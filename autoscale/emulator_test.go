@@ -160,7 +160,7 @@ func TestEmulatorErrors(t *testing.T) {
 		ServiceNamespace: autoscale.Namespace, ResourceId: aws.String("function:my-function:GREEN"), ScalableDimension: autoscale.Dimension,
 		MinCapacity: aws.Int32(9), MaxCapacity: aws.Int32(3)})
 	var ve *types.ValidationException
-	if !errors.As(err, &ve) || awsfault.IsTransient(awsfault.Classify("RegisterScalableTarget", "function:my-function:GREEN", err)) {
+	if !errors.As(err, &ve) || awsfault.IsTransient(awsfault.Wrap("RegisterScalableTarget", "function:my-function:GREEN", err)) {
 		t.Errorf("min above max: %v, want a permanent ValidationException", err)
 	}
 

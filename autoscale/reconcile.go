@@ -28,7 +28,7 @@ func (c *Carrier) Targets(ctx context.Context) (map[string][]Target, error) {
 	for {
 		out, err := c.api.DescribeScalableTargets(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("list scalable targets: %w", awsfault.Classify("DescribeScalableTargets", string(Namespace), err))
+			return nil, fmt.Errorf("list scalable targets: %w", awsfault.Wrap("DescribeScalableTargets", string(Namespace), err))
 		}
 		for _, t := range out.ScalableTargets {
 			fn, q, ok := parseResourceID(aws.ToString(t.ResourceId))

@@ -94,7 +94,7 @@ func (r *Reader) Read(ctx context.Context, function, qualifier string, window ti
 		}
 		out, err := r.api.GetMetricData(ctx, in)
 		if err != nil {
-			return derive.Demand{}, fmt.Errorf("read demand of %s over %s: %w", resource, derive.FormatWindow(window), awsfault.Classify(opGetMetricData, resource, err))
+			return derive.Demand{}, fmt.Errorf("read demand of %s over %s: %w", resource, derive.FormatWindow(window), awsfault.Wrap(opGetMetricData, resource, err))
 		}
 		for _, res := range out.MetricDataResults {
 			switch res.StatusCode {
