@@ -3,10 +3,13 @@ package localaws_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +26,12 @@ func awsCLI(t *testing.T, url string, args ...string) (stdout, stderr string, er
 	if lookErr != nil {
 		t.Skip("aws CLI not installed; skipping the CLI compatibility check")
 	}
+	return awsCLIAt(t, bin, url, args...)
+}
+
+// awsCLIAt runs the AWS CLI at bin like awsCLI.
+func awsCLIAt(t *testing.T, bin, url string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	dir := t.TempDir()
 	cmd := exec.Command(bin, append([]string{"--endpoint-url", url, "--output", "json"}, args...)...)
 	var env []string
@@ -107,5 +116,95 @@ func TestAWSCLI(t *testing.T) {
 	}
 	if !strings.Contains(out, "/123456789012/prewarm-results") {
 		t.Errorf("sqs get-queue-url: got %s", out)
+	}
+}
+
+// installedCLIs lists the distinct AWS CLIs on the machine: the one on PATH
+// (pip's awscli v1 speaks SQS's JSON protocol) and Debian's /usr/bin/aws
+// (awscli 2.9 speaks the query protocol).
+func installedCLIs() []string {
+	var bins []string
+	seen := map[string]bool{}
+	for _, cand := range []string{"aws", "/usr/bin/aws"} {
+		bin, err := exec.LookPath(cand)
+		if err != nil {
+			continue
+		}
+		real, err := filepath.EvalSymlinks(bin)
+		if err != nil || seen[real] {
+			continue
+		}
+		seen[real] = true
+		bins = append(bins, bin)
+	}
+	return bins
+}
+
+// TestAWSCLISQSEitherProtocol drives SQS with every installed AWS CLI, each
+// in its own protocol (AWS JSON 1.0 or query), on the same port, and checks
+// it reads the answers (including the MD5s it verifies) and the errors.
+func TestAWSCLISQSEitherProtocol(t *testing.T) {
+	bins := installedCLIs()
+	if len(bins) == 0 {
+		t.Skip("no AWS CLI installed; the query protocol is tested without one in sqssim")
+	}
+	srv, err := localaws.New(localaws.DefaultWorld(), localaws.Options{ControlPlaneRPS: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var protocol string
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if r.Header.Get("X-Amz-Target") != "" {
+			protocol = "json"
+		} else if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+			protocol = "query"
+		}
+		mu.Unlock()
+		srv.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	for _, bin := range bins {
+		t.Run(bin, func(t *testing.T) {
+			version, _, _ := awsCLIAt(t, bin, ts.URL, "--version")
+			queueURL := srv.SQS().QueueURL(strings.TrimPrefix(ts.URL, "http://"), "prewarm-results")
+			out, stderr, err := awsCLIAt(t, bin, ts.URL, "sqs", "send-message", "--queue-url", queueURL,
+				"--message-body", `{"outcome":"READY"} <&>`, "--message-attributes", `{"kind":{"DataType":"String","StringValue":"result"}}`)
+			if err != nil {
+				t.Fatalf("send-message: %v\n%s", err, stderr)
+			}
+			mu.Lock()
+			spoke := protocol
+			mu.Unlock()
+			t.Logf("%s speaks the %s protocol to SQS", strings.TrimSpace(version), spoke)
+			out, stderr, err = awsCLIAt(t, bin, ts.URL, "sqs", "receive-message", "--queue-url", queueURL,
+				"--attribute-names", "All", "--message-attribute-names", "All", "--max-number-of-messages", "10")
+			if err != nil {
+				t.Fatalf("receive-message: %v\n%s", err, stderr)
+			}
+			var got struct {
+				Messages []struct {
+					Body              string
+					ReceiptHandle     string
+					Attributes        map[string]string
+					MessageAttributes map[string]struct{ StringValue string }
+				}
+			}
+			if err := json.Unmarshal([]byte(out), &got); err != nil || len(got.Messages) != 1 {
+				t.Fatalf("receive-message output %q: %v", out, err)
+			}
+			m := got.Messages[0]
+			if m.Body != `{"outcome":"READY"} <&>` || m.Attributes["ApproximateReceiveCount"] != "1" || m.MessageAttributes["kind"].StringValue != "result" {
+				t.Errorf("message: %+v", m)
+			}
+			if _, stderr, err := awsCLIAt(t, bin, ts.URL, "sqs", "delete-message", "--queue-url", queueURL, "--receipt-handle", m.ReceiptHandle); err != nil {
+				t.Errorf("delete-message: %v\n%s", err, stderr)
+			}
+			_, stderr, err = awsCLIAt(t, bin, ts.URL, "sqs", "get-queue-url", "--queue-name", "no-such-queue")
+			if err == nil || !strings.Contains(stderr, "(AWS.SimpleQueueService.NonExistentQueue)") || !strings.Contains(stderr, "The specified queue does not exist.") {
+				t.Errorf("get-queue-url of a missing queue: %v\n%s", err, stderr)
+			}
+		})
 	}
 }

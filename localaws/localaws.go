@@ -39,6 +39,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net"
@@ -73,6 +74,10 @@ type Options struct {
 	Seed int64
 	// Clock drives the services' state machines; clock.Real{} when nil.
 	Clock clock.Clock
+	// RequestLog, when set, gets one JSON line per request: service,
+	// operation, account, Region, HTTP status, latency and the fault
+	// injected, if any.
+	RequestLog io.Writer
 }
 
 func (o Options) controlPlaneRPS() float64 {
@@ -104,6 +109,8 @@ type Server struct {
 	mu    sync.Mutex // guards rng and stats
 	rng   *rand.Rand
 	stats map[statKey]*OperationStats
+
+	log *slog.Logger // nil without Options.RequestLog
 }
 
 type statKey struct{ service, operation string }
@@ -125,6 +132,9 @@ func New(world World, opts Options) (*Server, error) {
 		stats: map[statKey]*OperationStats{},
 	}
 	s.homeAccount, s.homeRegion = world.account()
+	if opts.RequestLog != nil {
+		s.log = slog.New(slog.NewJSONHandler(opts.RequestLog, nil))
+	}
 	if err := s.Reset(); err != nil {
 		return nil, fmt.Errorf("new emulator: %w", err)
 	}
@@ -394,8 +404,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(awsproto.WithCaller(r.Context(), c))
 	api, name := svc.API, svc.API.Name()
 	s.count(name, op, func(o *OperationStats) { o.Requests++ })
+	rec := &statusRecorder{ResponseWriter: w}
+	w = rec
+	fault := ""
+	if s.log != nil {
+		began := time.Now()
+		defer func() {
+			s.log.Info("request", "service", name, "operation", op, "account", c.AccountID, "region", c.Region,
+				"status", rec.status, "latencyMs", time.Since(began).Milliseconds(), "fault", fault)
+		}()
+	}
 
 	if d := s.opts.Faults.Latency.For(name, op); d > 0 {
+		fault = "latency"
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:
@@ -405,25 +426,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if s.roll(s.opts.Faults.ResetRate.For(name, op)) && s.reset(w) {
+		fault = addFault(fault, "reset")
 		s.count(name, op, func(o *OperationStats) { o.Errors++; o.Resets++ })
 		return
 	}
 	if svc.limiter != nil && !svc.exempt[op] && !svc.limiter.Allow() {
+		fault = addFault(fault, "quota")
 		s.count(name, op, func(o *OperationStats) { o.Throttled++ })
 		api.WriteError(w, r, api.Throttled(op))
 		return
 	}
 	if s.roll(s.opts.Faults.ThrottleRate.For(name, op)) {
+		fault = addFault(fault, "throttle")
 		s.count(name, op, func(o *OperationStats) { o.Throttled++ })
 		api.WriteError(w, r, api.Throttled(op))
 		return
 	}
 	if s.roll(s.opts.Faults.ErrorRate.For(name, op)) {
+		fault = addFault(fault, "error")
 		s.count(name, op, func(o *OperationStats) { o.Errors++ })
 		api.WriteError(w, r, api.Internal(op))
 		return
 	}
-	rec := &statusRecorder{ResponseWriter: w}
 	api.ServeOperation(rec, r, op)
 	switch {
 	case rec.status == http.StatusTooManyRequests:
@@ -431,6 +455,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case rec.status >= 500:
 		s.count(name, op, func(o *OperationStats) { o.Errors++ })
 	}
+}
+
+// addFault records one more injected fault: "latency,throttle".
+func addFault(faults, f string) string {
+	if faults == "" {
+		return f
+	}
+	return faults + "," + f
 }
 
 // route finds the service that claims r and the operation it names.

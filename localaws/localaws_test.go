@@ -115,7 +115,7 @@ func TestRoutesLambdaAndSQS(t *testing.T) {
 
 func TestUnknownOperation(t *testing.T) {
 	_, url := localawstest.Start(t, localaws.DefaultWorld(), noQuota)
-	for _, path := range []string{"/", "/2015-03-31/functions/my-function/invocations", "/nothing"} {
+	for _, path := range []string{"/", "/2015-03-31/functions/my-function/policy", "/nothing"} {
 		resp, err := http.Post(url+path, "application/json", strings.NewReader("{}"))
 		if err != nil {
 			t.Fatal(err)

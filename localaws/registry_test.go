@@ -2,6 +2,9 @@ package localaws_test
 
 import (
 	"context"
+	"encoding/xml"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -69,5 +72,25 @@ func TestServiceScopedFaultAndStats(t *testing.T) {
 	}
 	if got := getStats(t, url).Services["sqs"]["GetQueueUrl"].Throttled; got != 1 {
 		t.Errorf("GET %s: services.sqs.GetQueueUrl.throttled = %d, want 1", localaws.StatsPath, got)
+	}
+}
+
+// An injected fault answers a query-protocol request in XML, as AWS's
+// query endpoint would: RequestThrottled for SQS.
+func TestQueryProtocolFaultsAnswerInXML(t *testing.T) {
+	_, url := localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{
+		Faults: localaws.Faults{ThrottleRate: localaws.Rates{"sqs:GetQueueUrl": 1}}, ControlPlaneRPS: -1,
+	})
+	resp, err := http.Post(url+"/", "application/x-www-form-urlencoded", strings.NewReader("Action=GetQueueUrl&Version=2012-11-05&QueueName=prewarm-results"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var e struct {
+		Code string `xml:"Error>Code"`
+	}
+	if err := xml.Unmarshal(b, &e); err != nil || resp.StatusCode != 403 || e.Code != "RequestThrottled" {
+		t.Errorf("throttled query request: %d %s (%v), want 403 RequestThrottled in XML", resp.StatusCode, b, err)
 	}
 }

@@ -56,7 +56,7 @@ func services(env Env, rg *region) error {
 	rg.register(Registration{API: rg.autoScaling.API()})
 	rg.register(Registration{API: rg.cloudWatch.API()})
 	rg.register(Registration{API: rg.sqs.API()})
-	rg.register(Registration{API: rg.lambda.API(), Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction"}})
+	rg.register(Registration{API: rg.lambda.API(), Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction", "Invoke"}})
 	return nil
 }
 

@@ -143,6 +143,17 @@ func (w World) Validate() error {
 	if err := w.sqsConfig(id, region, nil).Validate(); err != nil {
 		return fmt.Errorf("world: %w", err)
 	}
+	// A redrive naming a queue the file does not define is most likely a
+	// typo; refuse it rather than create a dead-letter queue nobody reads.
+	queues := map[string]bool{}
+	for _, q := range w.Queues {
+		queues[q.Name] = true
+	}
+	for _, q := range w.Queues {
+		if r := q.Redrive; r != nil && !queues[r.DeadLetterQueue] {
+			return fmt.Errorf("world: queue %q: redrive to %q, which the world does not define", q.Name, r.DeadLetterQueue)
+		}
+	}
 	if err := w.autoScalingConfig(id, region, nil).Validate(); err != nil {
 		return fmt.Errorf("world: %w", err)
 	}

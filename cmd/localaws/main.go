@@ -1,7 +1,8 @@
-// Command localaws runs the local AWS emulator: the Lambda control plane and
-// SQS on one port (default 127.0.0.1:4566, like LocalStack), seeded from a
-// world file, with optional faults and SQS event source mappings that
-// invoke a function over HTTP.
+// Command localaws runs the local AWS emulator: the Lambda control plane
+// and Invoke, and SQS over both its JSON and query protocols, on one port
+// (default 127.0.0.1:4566, like LocalStack), seeded from a world file, with
+// optional faults, a request log and SQS event source mappings that invoke
+// a function over HTTP. localaws -h lists the flags and environment.
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/esm"
+	"github.com/prewarm/prewarm/localaws/lambdasim"
 )
 
 func main() {
@@ -46,6 +49,27 @@ func (m *mappings) String() string {
 	return strings.Join(parts, " ")
 }
 
+// invokeURLs is the repeatable -invoke NAME=URL flag.
+type invokeURLs map[string]string
+
+func (v invokeURLs) String() string {
+	parts := make([]string, 0, len(v))
+	for name, url := range v {
+		parts = append(parts, name+"="+url)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, " ")
+}
+
+func (v invokeURLs) Set(s string) error {
+	name, url, ok := strings.Cut(s, "=")
+	if !ok || name == "" || url == "" {
+		return fmt.Errorf("%q: want FUNCTION=INVOKE_URL", s)
+	}
+	v[name] = url
+	return nil
+}
+
 func (m *mappings) Set(s string) error {
 	queue, url, ok := strings.Cut(s, "=")
 	if !ok || queue == "" || url == "" {
@@ -59,24 +83,31 @@ func (m *mappings) Set(s string) error {
 // defaults of -addr and -world.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("localaws", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// Parse reports errors through run's error; -h prints the usage to
+	// stdout below.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	addr := fs.String("addr", envOr(getenv, "LOCALAWS_ADDR", "127.0.0.1:4566"), "listen address")
 	worldFile := fs.String("world", getenv("LOCALAWS_WORLD"), "world file (JSON); the built-in default when empty")
 	printWorld := fs.Bool("print-world", false, "print the built-in world file and exit")
 	var faults localaws.Faults
-	fs.Var(&faults.Latency, "latency", "added latency: 50ms for every operation, or Op=200ms,... (mixable)")
-	fs.Var(&faults.ThrottleRate, "throttle-rate", "fraction of requests throttled: 0.2, or Op=0.5,... (mixable)")
-	fs.Var(&faults.ErrorRate, "error-rate", "fraction of requests answered with a 5xx: 0.05, or Op=0.5,... (mixable)")
-	fs.Var(&faults.ResetRate, "reset-rate", "fraction of connections reset without a response: 0.02, or Op=0.5,... (mixable)")
+	fs.Var(&faults.Latency, "latency", "added latency: 50ms for every operation, or Op=200ms, service:Op=200ms, service:*=200ms,... (mixable)")
+	fs.Var(&faults.ThrottleRate, "throttle-rate", "fraction of requests throttled: 0.2, or Op=0.5, sqs:Op=0.5, sqs:*=0.5,... (mixable; an unknown operation is refused)")
+	fs.Var(&faults.ErrorRate, "error-rate", "fraction of requests answered with a 5xx: 0.05, or Op=0.5, service:Op=0.5,... (mixable)")
+	fs.Var(&faults.ResetRate, "reset-rate", "fraction of connections reset without a response: 0.02, or Op=0.5, service:Op=0.5,... (mixable)")
 	rps := fs.Float64("control-plane-rps", localaws.DefaultControlPlaneRPS, "Lambda control-plane quota in requests/s (burst the same); 0 turns it off")
 	seed := fs.Int64("seed", 0, "seed of the fault dice; 0 picks one and prints it")
+	requestLog := fs.Bool("log", false, "log one JSON line per request to stderr: service, operation, account, Region, status, latency, injected fault")
+	invokes := invokeURLs{}
+	fs.Var(invokes, "invoke", "serve Invoke of function FUNCTION by forwarding to INVOKE_URL: FUNCTION=INVOKE_URL, e.g. the Runtime Interface Emulator's http://127.0.0.1:8080/2015-03-31/functions/function/invocations (repeatable)")
 	var esms mappings
 	fs.Var(&esms, "esm", "event source mapping QUEUE=INVOKE_URL: poll queue QUEUE and invoke the function at INVOKE_URL (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(stdout, fs)
 			return nil
 		}
-		return err
+		return fmt.Errorf("%w (localaws -h lists the flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
@@ -94,7 +125,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		world, worldName = w, *worldFile
 	}
+	for _, name := range slices.Sorted(maps.Keys(invokes)) {
+		i := slices.IndexFunc(world.Functions, func(f lambdasim.Function) bool { return f.Name == name })
+		if i < 0 {
+			return fmt.Errorf("-invoke %s: no function %q in the world", name, name)
+		}
+		world.Functions[i].InvokeURL = invokes[name]
+	}
 	opts := localaws.Options{Faults: faults, ControlPlaneRPS: *rps, Seed: *seed}
+	if *requestLog {
+		opts.RequestLog = stderr
+	}
 	if *rps <= 0 {
 		opts.ControlPlaneRPS = -1
 	}
@@ -108,6 +149,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	url, stop, err := srv.Listen(*addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("%s is already in use (another localaws or LocalStack?): choose another address with -addr 127.0.0.1:4567 or LOCALAWS_ADDR=127.0.0.1:4567", *addr)
+	}
 	if err != nil {
 		return err
 	}
@@ -150,6 +194,35 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "localaws shutting down")
 	return nil
+}
+
+// usage prints what localaws serves, its flags and the environment
+// variables that give their defaults.
+func usage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprint(w, `Usage: localaws [flags]
+
+Runs the local AWS emulator on one port, like LocalStack: the Lambda control
+plane and Invoke (REST-JSON), SQS (AWS JSON 1.0 and the query protocol),
+seeded from a world file, with optional faults and SQS event source mappings.
+Point clients at it with --endpoint-url / AWS_ENDPOINT_URL; any credentials
+work, and the Region they sign for picks the Region.
+
+Flags:
+`)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	fmt.Fprint(w, `
+Environment:
+  LOCALAWS_ADDR   default of -addr (127.0.0.1:4566)
+  LOCALAWS_WORLD  default of -world (the built-in world when empty)
+
+Endpoints of the emulator itself:
+  GET  /_localaws/stats        requests, throttles and errors by service and operation
+  POST /_localaws/reset-stats  zero the statistics
+  POST /_localaws/reset        restore the world file's state
+  GET  /_localaws/health       {"status":"ok"}
+`)
 }
 
 func quota(rps float64) string {

@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,6 +164,9 @@ func TestRunRejectsBadFlags(t *testing.T) {
 		{"bad latency", []string{"-latency", "soon"}},
 		{"bad esm", []string{"-esm", "no-url"}},
 		{"esm on unknown queue", []string{"-esm", "nope=http://127.0.0.1:1/"}},
+		{"bad invoke", []string{"-invoke", "my-function"}},
+		{"invoke of unknown function", []string{"-invoke", "nope=http://127.0.0.1:1/"}},
+		{"invoke URL not http", []string{"-invoke", "my-function=ftp://x/"}},
 		{"missing world", []string{"-world", filepath.Join(t.TempDir(), "missing.json")}},
 		{"extra argument", []string{"serve"}},
 	}
@@ -172,6 +177,99 @@ func TestRunRejectsBadFlags(t *testing.T) {
 				t.Errorf("run %v: got no error", tt.args)
 			}
 		})
+	}
+}
+
+func TestRunWiresInvoke(t *testing.T) {
+	fn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		_, _ = w.Write([]byte(`{"got":` + string(b) + `}`))
+	}))
+	defer fn.Close()
+	url, _, _ := startRun(t, "-invoke", "my-function="+fn.URL)
+	lc := lambdasvc.NewFromConfig(localaws.SDKConfig(url))
+	out, err := lc.Invoke(context.Background(), &lambdasvc.InvokeInput{FunctionName: aws.String("my-function"), Qualifier: aws.String("BLUE"), Payload: []byte(`1`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(out.Payload) != `{"got":1}` || aws.ToString(out.ExecutedVersion) != "1" {
+		t.Errorf("Invoke: %s, version %q", out.Payload, aws.ToString(out.ExecutedVersion))
+	}
+}
+
+func TestRunLogsRequests(t *testing.T) {
+	var stderr syncWriter
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log"}, noEnv, pw, &stderr)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() {
+		t.Fatal("no startup line")
+	}
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	url := regexp.MustCompile(`http://\S+`).FindString(sc.Text())
+	sqc := sqs.NewFromConfig(localaws.SDKConfig(url))
+	if _, err := sqc.GetQueueUrl(context.Background(), &sqs.GetQueueUrlInput{QueueName: aws.String("prewarm-results")}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := stderr.String(); !strings.Contains(got, `"operation":"GetQueueUrl"`) || !strings.Contains(got, `"status":200`) {
+		t.Errorf("stderr %q has no request line for GetQueueUrl", got)
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+func TestHelpListsEnvironmentAndExitsZero(t *testing.T) {
+	var out, errOut strings.Builder
+	if err := run(context.Background(), []string{"-h"}, noEnv, &out, &errOut); err != nil {
+		t.Fatalf("-h: %v, want no error (exit 0)", err)
+	}
+	for _, want := range []string{"LOCALAWS_ADDR", "LOCALAWS_WORLD", "-addr", "-invoke", "-log", "/_localaws/reset"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("usage does not mention %s:\n%s", want, out.String())
+		}
+	}
+	err := run(context.Background(), []string{"-no-such-flag"}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "localaws -h") {
+		t.Errorf("unknown flag: %v, want an error pointing at -h", err)
+	}
+}
+
+func TestAddressInUseSaysHowToChooseAnother(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	err = run(context.Background(), []string{"-addr", ln.Addr().String()}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "already in use") || !strings.Contains(err.Error(), "-addr") || !strings.Contains(err.Error(), "LOCALAWS_ADDR") {
+		t.Errorf("port in use: %v, want it to say how to choose another (-addr, LOCALAWS_ADDR)", err)
 	}
 }
 

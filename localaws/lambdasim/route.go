@@ -100,6 +100,8 @@ func route(r *http.Request) (*request, bool) {
 		case segs[0] == "2017-10-31" && m == http.MethodDelete:
 			req.op = "DeleteFunctionConcurrency"
 		}
+	case len(segs) == 4 && segs[0] == "2015-03-31" && segs[3] == "invocations" && m == http.MethodPost:
+		req.op = opInvoke
 	case len(segs) == 4 && segs[0] == "2015-03-31" && segs[3] == "aliases" && m == http.MethodGet:
 		req.op = "ListAliases"
 	case len(segs) == 5 && segs[0] == "2015-03-31" && segs[3] == "aliases":
@@ -169,6 +171,10 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req.body = body
+	if req.op == opInvoke {
+		s.invoke(w, r, req)
+		return
+	}
 	s.mu.Lock()
 	status, out, apiErr := handlers[req.op](s.st, req)
 	s.mu.Unlock()
@@ -197,8 +203,10 @@ func (s *Service) API() awsproto.Service { return api{s} }
 
 type api struct{ s *Service }
 
-func (a api) Name() string                                                    { return "lambda" }
-func (a api) OperationNames() []string                                        { return sortedKeys(handlers) }
+func (a api) Name() string { return "lambda" }
+func (a api) OperationNames() []string {
+	return append(sortedKeys(handlers), opInvoke)
+}
 func (a api) Operation(r *http.Request) (string, bool)                        { return a.s.Operation(r) }
 func (a api) ServeOperation(w http.ResponseWriter, r *http.Request, _ string) { a.s.ServeHTTP(w, r) }
 func (a api) WriteError(w http.ResponseWriter, _ *http.Request, e *Error) {

@@ -14,6 +14,8 @@ package lambdasim
 import (
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -47,6 +49,9 @@ type Config struct {
 	Functions         []Function
 	// Clock drives every transition; clock.Real{} when nil.
 	Clock clock.Clock
+	// HTTPClient forwards Invoke to the functions' invoke URLs;
+	// http.DefaultClient when nil.
+	HTTPClient *http.Client
 }
 
 // Function is one function of the emulated account.
@@ -61,6 +66,11 @@ type Function struct {
 	InitFailureVersions []string `json:"initFailureVersions"`
 	// ProvisionedConcurrency seeds READY configurations, qualifier → value.
 	ProvisionedConcurrency map[string]int `json:"provisionedConcurrency,omitempty"`
+	// InvokeURL is where Invoke is forwarded: an HTTP endpoint that runs
+	// the function, such as the Runtime Interface Emulator's
+	// http://127.0.0.1:8080/2015-03-31/functions/function/invocations.
+	// Without one, Invoke answers ResourceNotReadyException.
+	InvokeURL string `json:"invokeURL,omitempty"`
 }
 
 const (
@@ -107,6 +117,11 @@ func (c Config) Validate() error {
 				return fmt.Errorf("function %q: init failure version %q is not a listed version", f.Name, v)
 			}
 		}
+		if f.InvokeURL != "" {
+			if u, err := url.Parse(f.InvokeURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("function %q: invokeURL %q is not an http(s) URL", f.Name, f.InvokeURL)
+			}
+		}
 		if r := f.ReservedConcurrency; r != nil && *r < 0 {
 			return fmt.Errorf("function %q: reserved concurrency %d is negative", f.Name, *r)
 		}
@@ -127,8 +142,9 @@ func (c Config) Validate() error {
 // Service is the emulated Lambda control plane. It is safe for concurrent
 // use.
 type Service struct {
-	mu sync.Mutex
-	st *state
+	mu     sync.Mutex
+	st     *state
+	client *http.Client
 }
 
 // New returns the control plane seeded from cfg. Seeds that Validate would
@@ -140,7 +156,11 @@ func New(cfg Config) *Service {
 			_ = st.seed(f.Name, q, f.ProvisionedConcurrency[q])
 		}
 	}
-	return &Service{st: st}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	return &Service{st: st, client: client}
 }
 
 // state is the account; every method expects Service.mu held.
@@ -162,6 +182,7 @@ type function struct {
 	aliases     map[string]*alias
 	reserved    *int
 	initFailure map[string]bool
+	invokeURL   string
 	// pc holds the provisioned-concurrency configurations by qualifier
 	// (alias name or version number).
 	pc map[string]*provisioned
@@ -224,6 +245,7 @@ func newState(cfg Config) *state {
 			versions:    slices.Clone(fc.Versions),
 			aliases:     map[string]*alias{},
 			initFailure: map[string]bool{},
+			invokeURL:   fc.InvokeURL,
 			pc:          map[string]*provisioned{},
 		}
 		sort.Slice(f.versions, func(i, j int) bool { return versionLess(f.versions[i], f.versions[j]) })

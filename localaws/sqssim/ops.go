@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -44,6 +45,15 @@ func (s *Service) newAPI() *awsproto.JSON {
 			"ChangeMessageVisibility":      awsproto.Op(s.changeMessageVisibility),
 			"ChangeMessageVisibilityBatch": awsproto.Op(s.changeMessageVisibilityBatch),
 			"PurgeQueue":                   awsproto.Op(s.purgeQueue),
+			"TagQueue":                     awsproto.Op(s.tagQueue),
+			"UntagQueue":                   awsproto.Op(s.untagQueue),
+			"ListQueueTags":                awsproto.Op(s.listQueueTags),
+			"AddPermission":                awsproto.Op(s.addPermission),
+			"RemovePermission":             awsproto.Op(s.removePermission),
+			"ListDeadLetterSourceQueues":   awsproto.Op(s.listDeadLetterSourceQueues),
+			"StartMessageMoveTask":         awsproto.Op(s.startMessageMoveTask),
+			"ListMessageMoveTasks":         awsproto.Op(s.listMessageMoveTasks),
+			"CancelMessageMoveTask":        awsproto.Op(s.cancelMessageMoveTask),
 		},
 		ThrottleError: func(string) *apiError { return throttled() },
 		UnknownError: func(op string) *apiError {
@@ -133,6 +143,10 @@ func (s *Service) createQueue(ctx context.Context, in *createQueueInput) (*queue
 	if err := s.applyAttributes(q, in.Attributes, true); err != nil {
 		return nil, err
 	}
+	if err := checkTags(in.Tags); err != nil {
+		return nil, err
+	}
+	maps.Copy(q.tags, in.Tags)
 	s.queues[name] = q
 	return &queueURLOutput{QueueURL: s.queueURL(ctx, name)}, nil
 }
@@ -725,8 +739,8 @@ func entryFailure(id string, err *apiError) batchError {
 }
 
 type batchOutput struct {
-	Successful []idResult
-	Failed     []batchError
+	Successful []idResult   `query:"{Action}ResultEntry"`
+	Failed     []batchError `query:"BatchResultErrorEntry"`
 }
 
 func (s *Service) eachBatchEntry(in *batchInput, entryType string,

@@ -23,6 +23,8 @@ type queue struct {
 	created      time.Time
 	modified     time.Time
 	extra        map[string]string // attributes stored and echoed only (Policy, KMS, ...)
+	tags         map[string]string
+	moveTasks    []*moveTask // newest last
 
 	lastPurge time.Time // zero until the first PurgeQueue
 

@@ -161,6 +161,7 @@ func (s *Service) newQueue(q Queue, now time.Time) *queue {
 		dedup:        map[string]dedupEntry{},
 		changed:      make(chan struct{}),
 		extra:        map[string]string{},
+		tags:         map[string]string{},
 	}
 	if q.Redrive != nil && q.Redrive.DeadLetterQueue != "" {
 		nq.redrive = &redrivePolicy{

@@ -104,20 +104,21 @@ func messageTooLong(limit int) *apiError {
 	return invalidParameter("One or more parameters are invalid. Reason: Message must be shorter than %d bytes.", limit)
 }
 
-// Wire shapes. Field names are the SQS API member names.
-
 type attributeValue struct {
 	DataType         *string  `json:"DataType,omitempty"`
 	StringValue      *string  `json:"StringValue,omitempty"`
 	BinaryValue      []byte   `json:"BinaryValue,omitempty"`
-	StringListValues []string `json:"StringListValues,omitempty"`
-	BinaryListValues [][]byte `json:"BinaryListValues,omitempty"`
+	StringListValues []string `json:"StringListValues,omitempty" query:"StringListValue"`
+	BinaryListValues [][]byte `json:"BinaryListValues,omitempty" query:"BinaryListValue"`
 }
+
+// Wire shapes. Field names are the SQS API member names; `query` tags name
+// them in the query protocol where it differs (see awsproto.Query).
 
 type createQueueInput struct {
 	QueueName  *string
-	Attributes map[string]string
-	Tags       map[string]string `json:"tags"`
+	Attributes map[string]string `query:"Attribute,map=Name/Value"`
+	Tags       map[string]string `json:"tags" query:"Tag,map=Key/Value"`
 }
 
 type queueURLInput struct {
@@ -130,13 +131,13 @@ type getQueueURLInput struct {
 }
 
 type getQueueAttributesInput struct {
-	QueueURL       *string `json:"QueueUrl"`
-	AttributeNames []string
+	QueueURL       *string  `json:"QueueUrl"`
+	AttributeNames []string `query:"AttributeName"`
 }
 
 type setQueueAttributesInput struct {
-	QueueURL   *string `json:"QueueUrl"`
-	Attributes map[string]string
+	QueueURL   *string           `json:"QueueUrl"`
+	Attributes map[string]string `query:"Attribute,map=Name/Value"`
 }
 
 type listQueuesInput struct {
@@ -149,25 +150,25 @@ type sendMessageInput struct {
 	QueueURL                *string `json:"QueueUrl"`
 	MessageBody             *string
 	DelaySeconds            *int
-	MessageAttributes       map[string]attributeValue
-	MessageSystemAttributes map[string]attributeValue
-	MessageDeduplicationID  *string `json:"MessageDeduplicationId"`
-	MessageGroupID          *string `json:"MessageGroupId"`
+	MessageAttributes       map[string]attributeValue `query:"MessageAttribute,map=Name/Value"`
+	MessageSystemAttributes map[string]attributeValue `query:"MessageSystemAttribute,map=Name/Value"`
+	MessageDeduplicationID  *string                   `json:"MessageDeduplicationId"`
+	MessageGroupID          *string                   `json:"MessageGroupId"`
 }
 
 type sendMessageBatchEntry struct {
 	ID                      *string `json:"Id"`
 	MessageBody             *string
 	DelaySeconds            *int
-	MessageAttributes       map[string]attributeValue
-	MessageSystemAttributes map[string]attributeValue
-	MessageDeduplicationID  *string `json:"MessageDeduplicationId"`
-	MessageGroupID          *string `json:"MessageGroupId"`
+	MessageAttributes       map[string]attributeValue `query:"MessageAttribute,map=Name/Value"`
+	MessageSystemAttributes map[string]attributeValue `query:"MessageSystemAttribute,map=Name/Value"`
+	MessageDeduplicationID  *string                   `json:"MessageDeduplicationId"`
+	MessageGroupID          *string                   `json:"MessageGroupId"`
 }
 
 type sendMessageBatchInput struct {
-	QueueURL *string `json:"QueueUrl"`
-	Entries  []sendMessageBatchEntry
+	QueueURL *string                 `json:"QueueUrl"`
+	Entries  []sendMessageBatchEntry `query:"{Action}RequestEntry"`
 }
 
 type sendResult struct {
@@ -187,10 +188,10 @@ type batchError struct {
 }
 
 type receiveMessageInput struct {
-	QueueURL                    *string `json:"QueueUrl"`
-	AttributeNames              []string
-	MessageSystemAttributeNames []string
-	MessageAttributeNames       []string
+	QueueURL                    *string  `json:"QueueUrl"`
+	AttributeNames              []string `query:"AttributeName"`
+	MessageSystemAttributeNames []string `query:"MessageSystemAttributeName"`
+	MessageAttributeNames       []string `query:"MessageAttributeName"`
 	MaxNumberOfMessages         *int
 	VisibilityTimeout           *int
 	WaitTimeSeconds             *int
@@ -202,9 +203,9 @@ type wireMessage struct {
 	ReceiptHandle          string
 	MD5OfBody              string
 	Body                   string
-	Attributes             map[string]string         `json:",omitempty"`
+	Attributes             map[string]string         `json:",omitempty" query:"Attribute,map=Name/Value"`
 	MD5OfMessageAttributes string                    `json:",omitempty"`
-	MessageAttributes      map[string]attributeValue `json:",omitempty"`
+	MessageAttributes      map[string]attributeValue `json:",omitempty" query:"MessageAttribute,map=Name/Value"`
 }
 
 type deleteMessageInput struct {
@@ -219,8 +220,8 @@ type batchEntry struct {
 }
 
 type batchInput struct {
-	QueueURL *string `json:"QueueUrl"`
-	Entries  []batchEntry
+	QueueURL *string      `json:"QueueUrl"`
+	Entries  []batchEntry `query:"{Action}RequestEntry"`
 }
 
 type empty struct{}
@@ -230,20 +231,20 @@ type queueURLOutput struct {
 }
 
 type listQueuesOutput struct {
-	QueueURLs []string `json:"QueueUrls,omitempty"`
+	QueueURLs []string `json:"QueueUrls,omitempty" query:"QueueUrl"`
 }
 
 type attributesOutput struct {
-	Attributes map[string]string `json:",omitempty"`
+	Attributes map[string]string `json:",omitempty" query:"Attribute,map=Name/Value"`
 }
 
 type sendBatchOutput struct {
-	Successful []sendResult
-	Failed     []batchError
+	Successful []sendResult `query:"{Action}ResultEntry"`
+	Failed     []batchError `query:"BatchResultErrorEntry"`
 }
 
 type receiveOutput struct {
-	Messages []wireMessage `json:",omitempty"`
+	Messages []wireMessage `json:",omitempty" query:"Message"`
 }
 
 type idResult struct {
