@@ -50,10 +50,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prewarm/prewarm/localaws/autoscalingsim"
 	"github.com/prewarm/prewarm/localaws/awsproto"
 	"github.com/prewarm/prewarm/localaws/clock"
-	"github.com/prewarm/prewarm/localaws/cloudwatchsim"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
 	"github.com/prewarm/prewarm/localaws/sqssim"
 )
@@ -328,12 +326,6 @@ func (s *Server) Lambda() *lambdasim.Service { return s.home().lambda }
 // SQS is the emulated SQS of the world's account and Region, for Go-level
 // inspection.
 func (s *Server) SQS() *sqssim.Service { return s.home().sqs }
-
-// AutoScaling returns the emulated Application Auto Scaling of the world's account and Region.
-func (s *Server) AutoScaling() *autoscalingsim.Service { return s.home().autoScaling }
-
-// CloudWatch returns the emulated CloudWatch of the world's account and Region.
-func (s *Server) CloudWatch() *cloudwatchsim.Service { return s.home().cloudWatch }
 
 // World is the world the server was built from.
 func (s *Server) World() World { return s.world }

@@ -47,14 +47,14 @@ type Env struct {
 // POST /_localaws/reset and builds each further account and Region the
 // first time a request is signed for it.
 func services(env Env, rg *region) error {
+	rg.autoScaling = autoscalingsim.New(env.World.autoScalingConfig(env.AccountID, env.Region, env.Clock))
+	rg.cloudWatch = cloudwatchsim.New(env.World.cloudWatchConfig(env.AccountID, env.Region, env.Clock))
+	rg.register(Registration{API: rg.autoScaling.API()})
+	rg.register(Registration{API: rg.cloudWatch.API()})
+
 	rg.lambda = lambdasim.New(env.World.lambdaConfig(env.AccountID, env.Region, env.Clock))
 	rg.sqs = sqssim.New(env.World.sqsConfig(env.AccountID, env.Region, env.Clock))
 
-	rg.autoScaling = autoscalingsim.New(env.World.autoScalingConfig(env.AccountID, env.Region, env.Clock))
-	rg.cloudWatch = cloudwatchsim.New(env.World.cloudWatchConfig(env.AccountID, env.Region, env.Clock))
-
-	rg.register(Registration{API: rg.autoScaling.API()})
-	rg.register(Registration{API: rg.cloudWatch.API()})
 	rg.register(Registration{API: rg.sqs.API()})
 	rg.register(Registration{API: rg.lambda.API(), Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction", "Invoke"}})
 	return nil
@@ -63,10 +63,10 @@ func services(env Env, rg *region) error {
 // region holds the services of one account and Region.
 type region struct {
 	accountID, name string
-	lambda          *lambdasim.Service
-	sqs             *sqssim.Service
 	autoScaling     *autoscalingsim.Service
 	cloudWatch      *cloudwatchsim.Service
+	lambda          *lambdasim.Service
+	sqs             *sqssim.Service
 	services        []*registered
 }
 

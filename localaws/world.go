@@ -200,11 +200,3 @@ func (w World) lambdaConfig(id, region string, clk clock.Clock) lambdasim.Config
 func (w World) sqsConfig(id, region string, clk clock.Clock) sqssim.Config {
 	return sqssim.Config{AccountID: id, Region: region, Queues: w.Queues, Clock: clk}
 }
-
-func (w World) autoScalingConfig(id, region string, clk clock.Clock) autoscalingsim.Config {
-	return autoscalingsim.Config{AccountID: id, Region: region, Targets: w.ScalableTargets, Clock: clk}
-}
-
-func (w World) cloudWatchConfig(id, region string, clk clock.Clock) cloudwatchsim.Config {
-	return cloudwatchsim.Config{AccountID: id, Region: region, Series: w.Metrics, Clock: clk}
-}
