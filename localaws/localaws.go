@@ -13,8 +13,8 @@
 // claims, its protocol codec) that registers itself with the server in
 // one place, the services function in services.go:
 //
-//	rg.register(Registration{API: rg.sqs.API()})
-//	rg.register(Registration{API: rg.lambda.API(), Quota: 15, QuotaExempt: []string{"GetFunction"}})
+//	rg.register(Registration{API: rg.sqs.API(), Sim: rg.sqs})
+//	rg.register(Registration{API: rg.lambda.API(), Sim: rg.lambda, Quota: 15, QuotaExempt: []string{"GetFunction"}})
 //
 // A new service is one package plus one such line. Its operations return
 // (output, *awsproto.Error) and a codec at the edge speaks the protocol:
@@ -24,7 +24,8 @@
 // localaws changes but that line. A service seeded from the world file
 // owns a field of World (its own section of the file, e.g.
 // "codeDeploy": {...}) and reads it from Env.World when it is built; Env
-// also gives the account, Region and clock. Faults, statistics and the
+// also gives the account, Region and clock. Server.Service(name) hands
+// tests the service's own value (Registration.Sim). Faults, statistics and the
 // request log key every operation as "service:Operation" (a bare operation
 // name in a fault flag is accepted when one service alone has it).
 //
@@ -326,6 +327,18 @@ func (s *Server) Lambda() *lambdasim.Service { return s.home().lambda }
 // SQS is the emulated SQS of the world's account and Region, for Go-level
 // inspection.
 func (s *Server) SQS() *sqssim.Service { return s.home().sqs }
+
+// Service returns the Registration.Sim of the service named name in the
+// world's account and Region, nil when there is none: a test asserts it to
+// the service's type (srv.Service("sqs").(*sqssim.Service)).
+func (s *Server) Service(name string) any {
+	for _, svc := range s.home().services {
+		if svc.API.Name() == name {
+			return svc.Sim
+		}
+	}
+	return nil
+}
 
 // World is the world the server was built from.
 func (s *Server) World() World { return s.world }

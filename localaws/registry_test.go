@@ -13,7 +13,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/localaws/lambdasim"
 	"github.com/prewarm/prewarm/localaws/localawstest"
+	"github.com/prewarm/prewarm/localaws/sqssim"
 )
 
 // TestFaultKeysNameServiceAndOperation: a fault names "service:Operation",
@@ -92,5 +94,18 @@ func TestQueryProtocolFaultsAnswerInXML(t *testing.T) {
 	}
 	if err := xml.Unmarshal(b, &e); err != nil || resp.StatusCode != 403 || e.Code != "RequestThrottled" {
 		t.Errorf("throttled query request: %d %s (%v), want 403 RequestThrottled in XML", resp.StatusCode, b, err)
+	}
+}
+
+func TestServiceReturnsTheRegisteredSim(t *testing.T) {
+	srv, _ := localawstest.Start(t, localaws.DefaultWorld(), noQuota)
+	if got, ok := srv.Service("sqs").(*sqssim.Service); !ok || got != srv.SQS() {
+		t.Errorf(`Service("sqs") = %T, want the world's *sqssim.Service`, srv.Service("sqs"))
+	}
+	if got, ok := srv.Service("lambda").(*lambdasim.Service); !ok || got != srv.Lambda() {
+		t.Errorf(`Service("lambda") = %T`, srv.Service("lambda"))
+	}
+	if srv.Service("kinesis") != nil {
+		t.Errorf("Service of an unregistered name is not nil")
 	}
 }

@@ -19,6 +19,9 @@ import (
 // the server enforces on it.
 type Registration struct {
 	API awsproto.Service
+	// Sim is the service's own value (*sqssim.Service, ...), which
+	// Server.Service returns for Go-level inspection in tests.
+	Sim any
 	// Quota is the requests per second the service accepts per account and
 	// Region, with a burst of the same size (wall time); requests over it
 	// are answered with the service's throttling error. 0 means none.
@@ -55,8 +58,8 @@ func services(env Env, rg *region) error {
 	rg.lambda = lambdasim.New(env.World.lambdaConfig(env.AccountID, env.Region, env.Clock))
 	rg.sqs = sqssim.New(env.World.sqsConfig(env.AccountID, env.Region, env.Clock))
 
-	rg.register(Registration{API: rg.sqs.API()})
-	rg.register(Registration{API: rg.lambda.API(), Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction", "Invoke"}})
+	rg.register(Registration{API: rg.sqs.API(), Sim: rg.sqs})
+	rg.register(Registration{API: rg.lambda.API(), Sim: rg.lambda, Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction", "Invoke"}})
 	return nil
 }
 

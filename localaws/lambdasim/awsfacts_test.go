@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -114,4 +115,18 @@ func sortStrings(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return out
+}
+
+// AWS: an Invoke payload over 6 MB is 413 RequestTooLargeException, named
+// after the operation's old name InvokeFunction.
+func TestInvokePayloadLimit(t *testing.T) {
+	f := newFixture(t, nil)
+	resp := rawRequest(t, "POST", f.url+"/2015-03-31/functions/my-function/invocations", strings.Repeat("x", 6<<20+1), nil)
+	b, _ := io.ReadAll(resp.Body)
+	var body map[string]string
+	_ = json.Unmarshal(b, &body)
+	if resp.StatusCode != 413 || resp.Header.Get("X-Amzn-ErrorType") != "RequestTooLargeException" ||
+		body["message"] != "Request must be smaller than 6291456 bytes for the InvokeFunction operation" {
+		t.Errorf("got %d %q %s", resp.StatusCode, resp.Header.Get("X-Amzn-ErrorType"), b)
+	}
 }

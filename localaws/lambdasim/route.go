@@ -163,8 +163,13 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
+			// AWS names Invoke by its old name, InvokeFunction, here.
+			name := req.op
+			if name == opInvoke {
+				name = "InvokeFunction"
+			}
 			awsproto.WriteRESTJSONError(w, &Error{Status: http.StatusRequestEntityTooLarge, Code: "RequestTooLargeException",
-				Message: "Request must be smaller than 6291456 bytes for the " + req.op + " operation", Fields: userType})
+				Message: "Request must be smaller than 6291456 bytes for the " + name + " operation", Fields: userType})
 			return
 		}
 		awsproto.WriteRESTJSONError(w, errInvalidContent("Could not read request body: "+err.Error()))
