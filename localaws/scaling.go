@@ -6,13 +6,9 @@ import (
 	"github.com/prewarm/prewarm/localaws/cloudwatchsim"
 )
 
-// AutoScaling returns the emulated Application Auto Scaling of the world's account and
-// Region, for in-process setup and assertions.
-func (s *Server) AutoScaling() *autoscalingsim.Service { return s.home().autoScaling }
-
-// CloudWatch returns the emulated CloudWatch of the world's account and Region; tests shape
-// an alias's demand with its Put.
-func (s *Server) CloudWatch() *cloudwatchsim.Service { return s.home().cloudWatch }
+// The world file's sections for Application Auto Scaling and CloudWatch. A test reaches the
+// services themselves with Server.Service("application-autoscaling") and
+// Server.Service("monitoring").
 
 func (w World) autoScalingConfig(id, region string, clk clock.Clock) autoscalingsim.Config {
 	return autoscalingsim.Config{AccountID: id, Region: region, Targets: w.ScalableTargets, Clock: clk}

@@ -50,10 +50,10 @@ type Env struct {
 // POST /_localaws/reset and builds each further account and Region the
 // first time a request is signed for it.
 func services(env Env, rg *region) error {
-	rg.autoScaling = autoscalingsim.New(env.World.autoScalingConfig(env.AccountID, env.Region, env.Clock))
-	rg.cloudWatch = cloudwatchsim.New(env.World.cloudWatchConfig(env.AccountID, env.Region, env.Clock))
-	rg.register(Registration{API: rg.autoScaling.API()})
-	rg.register(Registration{API: rg.cloudWatch.API()})
+	autoScaling := autoscalingsim.New(env.World.autoScalingConfig(env.AccountID, env.Region, env.Clock))
+	cloudWatch := cloudwatchsim.New(env.World.cloudWatchConfig(env.AccountID, env.Region, env.Clock))
+	rg.register(Registration{API: autoScaling.API(), Sim: autoScaling})
+	rg.register(Registration{API: cloudWatch.API(), Sim: cloudWatch})
 
 	rg.lambda = lambdasim.New(env.World.lambdaConfig(env.AccountID, env.Region, env.Clock))
 	rg.sqs = sqssim.New(env.World.sqsConfig(env.AccountID, env.Region, env.Clock))
@@ -66,8 +66,6 @@ func services(env Env, rg *region) error {
 // region holds the services of one account and Region.
 type region struct {
 	accountID, name string
-	autoScaling     *autoscalingsim.Service
-	cloudWatch      *cloudwatchsim.Service
 	lambda          *lambdasim.Service
 	sqs             *sqssim.Service
 	services        []*registered

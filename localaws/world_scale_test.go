@@ -3,6 +3,9 @@ package localaws
 import (
 	"strings"
 	"testing"
+
+	"github.com/prewarm/prewarm/localaws/autoscalingsim"
+	"github.com/prewarm/prewarm/localaws/cloudwatchsim"
 )
 
 func TestWorldScalableTargetsAndMetrics(t *testing.T) {
@@ -27,5 +30,18 @@ func TestWorldScalableTargetsAndMetrics(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("ParseWorld(%s) = %v, want %q", tt.body, err, tt.want)
 		}
+	}
+}
+
+func TestScalingServicesAreRegistered(t *testing.T) {
+	s, err := New(DefaultWorld(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Service("application-autoscaling").(*autoscalingsim.Service); !ok {
+		t.Errorf("Service(application-autoscaling) = %T", s.Service("application-autoscaling"))
+	}
+	if _, ok := s.Service("monitoring").(*cloudwatchsim.Service); !ok {
+		t.Errorf("Service(monitoring) = %T", s.Service("monitoring"))
 	}
 }
