@@ -2,6 +2,7 @@ package config
 
 import (
 	"testing"
+	"time"
 
 	"github.com/prewarm/prewarm/intent"
 )
@@ -38,6 +39,7 @@ func FuzzParseAllowlist(f *testing.F) {
 func FuzzParsePolicy(f *testing.F) {
 	f.Add(`{"*":{"default":1},"api-*":{"default":10,"min":2,"max":50,"scale":1.5}}`, "api-x")
 	f.Add(`{"a":{"min":5,"max":4}}`, "a")
+	f.Add(`{"w*":{"strategy":"demand","window":"6h","utilisation":0.6}}`, "web")
 	f.Fuzz(func(t *testing.T, s, name string) {
 		p, err := ParsePolicy(s)
 		if err != nil {
@@ -55,6 +57,12 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 		if r.Scale != nil && !(*r.Scale > 0) {
 			t.Fatalf("rule %q has scale %v", name, *r.Scale)
+		}
+		if u := r.Utilisation; u != nil && !(*u > 0 && *u <= 1) {
+			t.Fatalf("rule %q has utilisation %v", name, *u)
+		}
+		if r.Window < 0 || r.Window%time.Minute != 0 || (r.Strategy != "" && r.Strategy != "demand" && r.Strategy != "mirror") {
+			t.Fatalf("rule %q has window %v, strategy %q", name, r.Window, r.Strategy)
 		}
 	})
 }

@@ -30,11 +30,13 @@ const maxInt32 = 1<<31 - 1
 
 // ParsePolicy parses POLICY, a JSON object of pattern → rule:
 //
-//	{"api-*": {"default": 10, "min": 2, "max": 50, "scale": 1.5}, "billing": {"default": 5}}
+//	{"api-*": {"default": 10, "min": 2, "max": 50, "scale": 1.5}, "billing": {"default": 5},
+//	 "web": {"strategy": "demand", "window": "6h", "utilisation": 0.6, "max": 200}}
 //
 // A pattern is a function name, a name prefix ending in '*', or "*". Every rule field is
 // optional; default, min and max are integers 0..2^31−1 (default ≥ 1), scale a finite number
-// > 0. Unknown keys, duplicate keys (intent.CheckJSON), bad numbers, min > max and a default
+// > 0, strategy "demand" or "mirror", window a duration in whole minutes within 1m..360h and
+// utilisation a number in (0, 1]. Unknown keys, duplicate keys (intent.CheckJSON), bad numbers, min > max and a default
 // outside [min, max] are refused. An empty or blank string is an empty policy.
 func ParsePolicy(s string) (Policy, error) {
 	if strings.TrimSpace(s) == "" {
@@ -80,7 +82,8 @@ func ParsePolicy(s string) (Policy, error) {
 	return p, nil
 }
 
-var ruleKeys = map[string]bool{"default": true, "min": true, "max": true, "scale": true}
+var ruleKeys = map[string]bool{"default": true, "min": true, "max": true, "scale": true,
+	"strategy": true, "window": true, "utilisation": true}
 
 func parseRule(raw json.RawMessage) (derive.Rule, error) {
 	var fields map[string]json.RawMessage
@@ -99,7 +102,13 @@ func parseRule(raw json.RawMessage) (derive.Rule, error) {
 	for _, k := range keys {
 		v := fields[k]
 		if !ruleKeys[k] {
-			return derive.Rule{}, fmt.Errorf("unknown key %q (want default, min, max, scale)", k)
+			return derive.Rule{}, fmt.Errorf("unknown key %q (want default, min, max, scale, strategy, window, utilisation)", k)
+		}
+		if done, err := parseStrategyKey(&r, k, v); done || err != nil {
+			if err != nil {
+				return derive.Rule{}, err
+			}
+			continue
 		}
 		if k == "scale" {
 			f, err := parseScale(v)
@@ -208,10 +217,14 @@ func copyRule(r derive.Rule) derive.Rule {
 		x := *v
 		return &x
 	}
-	out := derive.Rule{Default: cp(r.Default), Min: cp(r.Min), Max: cp(r.Max)}
+	out := derive.Rule{Default: cp(r.Default), Min: cp(r.Min), Max: cp(r.Max), Strategy: r.Strategy, Window: r.Window}
 	if r.Scale != nil {
 		s := *r.Scale
 		out.Scale = &s
+	}
+	if r.Utilisation != nil {
+		u := *r.Utilisation
+		out.Utilisation = &u
 	}
 	return out
 }

@@ -1,5 +1,7 @@
 // Package derive turns an intent, the matching policy rule and the observed provisioned
-// concurrency into a decision: put a value, delete, leave unchanged or reject. It is pure:
+// concurrency (and, for the demand strategy, the outgoing qualifier's demand) into a
+// decision: put a value, delete, leave unchanged or reject; it also recognises routing
+// weights a failed deployment left behind. It is pure:
 // no I/O, no clock, no AWS SDK types, so every rule is table-tested.
 package derive
 
@@ -9,12 +11,19 @@ import (
 	"math/big"
 	"strconv"
 	"strings"
+	"time"
 )
 
-// Rule is one POLICY entry; nil fields are not set.
+// Rule is one POLICY entry; nil and zero fields are not set.
 type Rule struct {
 	Default, Min, Max *int64
 	Scale             *float64
+	// Strategy is StrategyDemand or StrategyMirror when the rule chooses one; "" otherwise.
+	Strategy string
+	// Window is the demand window; 0 when not set.
+	Window time.Duration
+	// Utilisation is the demand strategy's target utilisation; nil when not set.
+	Utilisation *float64
 }
 
 // State is a qualifier's provisioned concurrency as Lambda reports it; the zero value means
@@ -65,6 +74,23 @@ type Input struct {
 	// Target is the target qualifier's current provisioned concurrency.
 	Target State
 	Limits Limits
+
+	// Strategy is the intent's choice, StrategyDemand or StrategyMirror; "" leaves it to
+	// the policy's rule, and without one to the explicit, mirror, policy order.
+	Strategy string
+	// Utilisation is the intent's target utilisation for StrategyDemand; 0 when not given.
+	Utilisation float64
+	// Demand is the demand signal read for StrategyDemand; nil when it was not read.
+	Demand *Demand
+	// AutoScalingDesired is the capacity Application Auto Scaling holds From at (its
+	// scalable target's minimum); nil when From has no scalable target. A mirror takes it
+	// when it is higher than From's requested value.
+	AutoScalingDesired *int64
+	// AutoScalingMin and AutoScalingMax are the bounds of the scalable target that will
+	// manage the target (From's, carried over); nil when there is none. Application Auto
+	// Scaling would move a value outside them itself, so the value is clamped to them after
+	// the intent's and the policy's min and max.
+	AutoScalingMin, AutoScalingMax *int64
 }
 
 // Action is what to do with the target.
@@ -83,6 +109,7 @@ const (
 	StrategyExplicit = "explicit"
 	StrategyMirror   = "mirror"
 	StrategyPolicy   = "policy"
+	StrategyDemand   = "demand"
 )
 
 // Clamp names recorded in Decision.ClampedBy.
@@ -94,6 +121,8 @@ const (
 	ClampMaxConc    = "maxConcurrency"
 	ClampReserved   = "reservedConcurrency"
 	ClampUnreserved = "unreservedConcurrency"
+	ClampAASMin     = "autoScaling.min"
+	ClampAASMax     = "autoScaling.max"
 )
 
 const (
@@ -107,9 +136,11 @@ const (
 // Decision is the outcome of Decide.
 type Decision struct {
 	Action Action
-	// Strategy is StrategyExplicit, StrategyMirror or StrategyPolicy; "" when nothing was derived.
+	// Strategy is StrategyExplicit, StrategyDemand, StrategyMirror or StrategyPolicy; "" when
+	// nothing was derived.
 	Strategy string
-	// From is the mirror source when Strategy is StrategyMirror.
+	// From is the mirror source when Strategy is StrategyMirror, the qualifier whose demand
+	// was read when it is StrategyDemand.
 	From string
 	// Base is the value before scaling and clamps.
 	Base int64
@@ -122,12 +153,24 @@ type Decision struct {
 	ClampedBy []string
 	// Reason explains a rejection, and has one sentence for every clamp and adjustment.
 	Reason string
+	// Demand records the metrics a StrategyDemand base was computed from; nil for the
+	// other strategies.
+	Demand *DemandUsed
+	// Fallback says why the strategy asked for (demand) was not used and what was used
+	// instead; "" when it was used or none was asked for.
+	Fallback string
+	// FromAutoScaling is set when a mirrored base is From's auto scaling desired capacity
+	// rather than its requested value.
+	FromAutoScaling bool
 }
 
 // Decide derives the provisioned concurrency of one target.
 //
-// The base is the explicit value, else the mirrored value of From, else the policy default.
-// An explicit 0 deletes. The scale (the intent's, else the policy's, else 1) applies to a
+// The base is the explicit value; else, when the intent or the policy asks for the demand
+// strategy and the signal has data, ceil(peak ÷ utilisation), raised to one above From's
+// value when invocations spilled over it; else the mirrored value of From (its auto scaling
+// desired capacity when higher); else the policy default. Demand that cannot be used falls
+// back down that order, recorded in Fallback and Reason. An explicit 0 deletes. The scale (the intent's, else the policy's, else 1) applies to a
 // mirrored or default base: value = ceil(base × scale), saturating at 2^31−1. The value is
 // then raised to the larger min, lowered to the smaller max (max wins over min), capped at
 // MaxConcurrency and squeezed under the live guardrails: with a reservation, Reserved minus
@@ -152,6 +195,23 @@ func Decide(in Input) Decision {
 	}
 
 	// 1. The base.
+	choice := Choose(in.Strategy, 0, in.Utilisation, in.Policy)
+	useDemand := false
+	var demandWhy string // why demand, asked for, is not used
+	if in.Explicit == nil && choice.Demand {
+		if demandWhy = unusable(in.Demand, in.From); demandWhy == "" {
+			useDemand = true
+		}
+	}
+	// fallback records, once the base is known, what replaced demand.
+	fallback := func(instead string) {
+		if demandWhy == "" {
+			return
+		}
+		d.Fallback = "demand: " + demandWhy + "; " + instead
+		notes = append(notes, d.Fallback)
+	}
+	mirror, fromAAS := mirrorBase(in)
 	switch {
 	case in.Explicit != nil:
 		d.Strategy = StrategyExplicit
@@ -165,17 +225,50 @@ func Decide(in Input) Decision {
 		if in.Scale != 0 || (in.Policy != nil && in.Policy.Scale != nil) {
 			notes = append(notes, "scale ignored: an explicit concurrency is used as given")
 		}
-	case in.Mirror != nil && *in.Mirror > 0:
+	case useDemand:
+		u := choice.Utilisation
+		if math.IsNaN(u) || u <= 0 || u > 1 {
+			return reject("utilisation %v is not a number in (0, 1]", u)
+		}
+		dm := *in.Demand
+		d.Strategy = StrategyDemand
+		d.From = dm.Qualifier
+		d.Base = divCeil(dm.Peak, u)
+		d.Demand = &DemandUsed{Qualifier: dm.Qualifier, Peak: dm.Peak, Spillover: dm.Spillover, Window: dm.Window, Utilisation: u, Datapoints: dm.Datapoints}
+		if dm.Spillover > 0 {
+			// Spillover is direct evidence that the old value was too small: a value
+			// at or below it would spill over again. The peak measures by how much;
+			// old + 1 is only the least the evidence allows.
+			if old := in.Mirror; old != nil && *old > 0 && d.Base <= *old {
+				notes = append(notes, fmt.Sprintf("%v invocations spilled over %s's provisioned concurrency %d: base raised from %d to %d", dm.Spillover, dm.Qualifier, *old, d.Base, *old+1))
+				d.Base = *old + 1
+				d.Demand.RaisedBySpillover = true
+			} else {
+				notes = append(notes, fmt.Sprintf("%v invocations spilled over %s's provisioned concurrency", dm.Spillover, dm.Qualifier))
+			}
+		}
+	case mirror > 0:
 		d.Strategy = StrategyMirror
 		d.From = in.From
-		d.Base = *in.Mirror
+		d.Base = mirror
+		d.FromAutoScaling = fromAAS
+		fallback("mirroring " + in.From + " instead")
+		if fromAAS {
+			held := int64(0)
+			if in.Mirror != nil {
+				held = *in.Mirror
+			}
+			notes = append(notes, fmt.Sprintf("mirrored %s's auto scaling desired capacity %d, above its requested %d", in.From, mirror, held))
+		}
 	case in.Policy != nil && in.Policy.Default != nil:
 		d.Strategy = StrategyPolicy
 		d.Base = *in.Policy.Default
 		if d.Base < 1 {
 			return reject("policy default %d is less than 1", d.Base)
 		}
+		fallback("using the policy default instead")
 	default:
+		fallback("nothing to fall back to")
 		why := "no explicit concurrency"
 		if in.From != "" {
 			why += fmt.Sprintf(", %s holds no provisioned concurrency to mirror", in.From)
@@ -191,7 +284,10 @@ func Decide(in Input) Decision {
 	}
 
 	// 2. The scale.
-	if d.Strategy != StrategyExplicit {
+	if d.Strategy == StrategyDemand && (in.Scale != 0 || (in.Policy != nil && in.Policy.Scale != nil)) {
+		notes = append(notes, "scale ignored: demand is sized by the target utilisation")
+	}
+	if d.Strategy != StrategyExplicit && d.Strategy != StrategyDemand {
 		switch {
 		case in.Scale != 0:
 			d.Scale = in.Scale
@@ -232,6 +328,12 @@ func Decide(in Input) Decision {
 	}
 	if hasMax {
 		clamp(maxName, maxV, false, "lowered")
+	}
+	if in.AutoScalingMin != nil {
+		clamp(ClampAASMin, *in.AutoScalingMin, true, "raised")
+	}
+	if in.AutoScalingMax != nil {
+		clamp(ClampAASMax, *in.AutoScalingMax, false, "lowered")
 	}
 	clamp(ClampMaxConc, maxConc, false, "lowered")
 
@@ -319,6 +421,10 @@ func describe(name string, limit int64) string {
 		return "the policy's max"
 	case ClampMaxConc:
 		return "MAX_CONCURRENCY"
+	case ClampAASMin:
+		return "the scalable target's minimum (Application Auto Scaling would raise it)"
+	case ClampAASMax:
+		return "the scalable target's maximum (Application Auto Scaling would lower it)"
 	case ClampReserved:
 		return "the function's reserved concurrency less its other qualifiers' provisioned concurrency"
 	case ClampUnreserved:

@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -14,6 +15,20 @@ func p64(v int64) *int64      { return &v }
 func pf(v float64) *float64   { return &v }
 func none() []string          { return []string{} }
 func by(c ...string) []string { return c }
+
+func demand(peak, spill float64, points int) *Demand {
+	return &Demand{Qualifier: "BLUE", Peak: peak, Spillover: spill, Window: DefaultWindow, Datapoints: points}
+}
+
+func used(peak, spill float64, points int, u float64) *DemandUsed {
+	return &DemandUsed{Qualifier: "BLUE", Peak: peak, Spillover: spill, Window: DefaultWindow, Utilisation: u, Datapoints: points}
+}
+
+func usedRaised(peak, spill float64, points int, u float64) *DemandUsed {
+	d := used(peak, spill, points, u)
+	d.RaisedBySpillover = true
+	return d
+}
 
 func TestDecide(t *testing.T) {
 	const maxI32 = 1<<31 - 1
@@ -331,6 +346,218 @@ func TestDecide(t *testing.T) {
 			want: Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 10, Scale: 1, Value: 10, ClampedBy: none()},
 		},
 
+		// Demand.
+		{
+			name: "demand: ceil(peak ÷ 0.7) by default",
+			in:   Input{Strategy: StrategyDemand, From: "BLUE", Mirror: p64(40), Demand: demand(57, 0, 1440)},
+			want: Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 82, Scale: 1, Value: 82, ClampedBy: none(),
+				Demand: used(57, 0, 1440, 0.7)},
+		},
+		{
+			name: "demand: 7 ÷ 0.7 is 10, not 11 (no float trap)",
+			in:   Input{Strategy: StrategyDemand, From: "BLUE", Demand: demand(7, 0, 60)},
+			want: Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 10, Scale: 1, Value: 10, ClampedBy: none(),
+				Demand: used(7, 0, 60, 0.7)},
+		},
+		{
+			name: "demand: a fractional peak rounds up",
+			in:   Input{Strategy: StrategyDemand, From: "BLUE", Demand: demand(0.5, 0, 3), Utilisation: 1},
+			want: Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 1, Scale: 1, Value: 1, ClampedBy: none(),
+				Demand: used(0.5, 0, 3, 1)},
+		},
+		{
+			name: "demand chosen by the policy, with its utilisation",
+			in:   Input{From: "BLUE", Mirror: p64(5), Demand: demand(30, 0, 1440), Policy: &Rule{Strategy: StrategyDemand, Utilisation: pf(0.5), Default: p64(3)}},
+			want: Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 60, Scale: 1, Value: 60, ClampedBy: none(),
+				Demand: used(30, 0, 1440, 0.5)},
+		},
+		{
+			name: "the intent's utilisation beats the policy's",
+			in:   Input{Strategy: StrategyDemand, Utilisation: 0.8, From: "BLUE", Demand: demand(40, 0, 10), Policy: &Rule{Utilisation: pf(0.5)}},
+			want: Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 50, Scale: 1, Value: 50, ClampedBy: none(),
+				Demand: used(40, 0, 10, 0.8)},
+		},
+		{
+			name: "the intent's mirror overrides the policy's demand",
+			in:   Input{Strategy: StrategyMirror, From: "BLUE", Mirror: p64(12), Demand: demand(90, 0, 10), Policy: &Rule{Strategy: StrategyDemand}},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 12, Scale: 1, Value: 12, ClampedBy: none()},
+		},
+		{
+			name: "demand read but not asked for is ignored",
+			in:   Input{From: "BLUE", Mirror: p64(12), Demand: demand(90, 0, 10)},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 12, Scale: 1, Value: 12, ClampedBy: none()},
+		},
+		{
+			name: "an explicit concurrency beats the policy's demand",
+			in:   Input{Explicit: p64(9), From: "BLUE", Demand: demand(90, 0, 10), Policy: &Rule{Strategy: StrategyDemand}},
+			want: Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 9, Scale: 1, Value: 9, ClampedBy: none()},
+		},
+		{
+			name:   "demand ignores the scale and says so",
+			in:     Input{Strategy: StrategyDemand, Scale: 3, From: "BLUE", Demand: demand(70, 0, 10)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 100, Scale: 1, Value: 100, ClampedBy: none(), Demand: used(70, 0, 10, 0.7)},
+			reason: "scale ignored: demand is sized by the target utilisation",
+		},
+		{
+			name:   "demand: spillover raises a base at or below the old value to old + 1",
+			in:     Input{Strategy: StrategyDemand, From: "BLUE", Mirror: p64(40), Demand: demand(28, 17, 1440)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 41, Scale: 1, Value: 41, ClampedBy: none(), Demand: usedRaised(28, 17, 1440, 0.7)},
+			reason: "17 invocations spilled over BLUE's provisioned concurrency 40: base raised from 40 to 41",
+		},
+		{
+			name:   "demand: spillover with a base above the old value is only reported",
+			in:     Input{Strategy: StrategyDemand, From: "BLUE", Mirror: p64(40), Demand: demand(35, 4, 1440)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 50, Scale: 1, Value: 50, ClampedBy: none(), Demand: used(35, 4, 1440, 0.7)},
+			reason: "4 invocations spilled over BLUE's provisioned concurrency",
+		},
+		{
+			name:   "demand: spillover without a known old value is only reported",
+			in:     Input{Strategy: StrategyDemand, From: "BLUE", Demand: demand(7, 2, 100)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 10, Scale: 1, Value: 10, ClampedBy: none(), Demand: used(7, 2, 100, 0.7)},
+			reason: "2 invocations spilled over",
+		},
+		{
+			name:   "demand then the clamps: policy max and MAX_CONCURRENCY",
+			in:     Input{Strategy: StrategyDemand, From: "BLUE", Demand: demand(700, 0, 1440), Policy: &Rule{Max: p64(500)}, MaxConcurrency: 300},
+			want:   Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 1000, Scale: 1, Value: 300, ClampedBy: by(ClampPolicyMax, ClampMaxConc), Demand: used(700, 0, 1440, 0.7)},
+			reason: "lowered from 1000 to 500 by the policy's max; lowered from 500 to 300 by MAX_CONCURRENCY",
+		},
+		{
+			name:   "demand then the min",
+			in:     Input{Strategy: StrategyDemand, From: "BLUE", Demand: demand(1, 0, 1440), Min: p64(5)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 2, Scale: 1, Value: 5, ClampedBy: by(ClampIntentMin), Demand: used(1, 0, 1440, 0.7)},
+			reason: "raised from 2 to 5 by the intent's min",
+		},
+		{
+			name:   "demand then the guardrails: unreserved",
+			in:     Input{Strategy: StrategyDemand, From: "BLUE", Demand: demand(70, 0, 1440), Limits: Limits{Unreserved: p64(160)}},
+			want:   Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 100, Scale: 1, Value: 60, ClampedBy: by(ClampUnreserved), Demand: used(70, 0, 1440, 0.7)},
+			reason: "lowered from 100 to 60 by the account's unreserved concurrency",
+		},
+		{
+			name:   "demand then the guardrails: reservation used up",
+			in:     Input{Strategy: StrategyDemand, From: "BLUE", Demand: demand(70, 0, 1440), Limits: Limits{Reserved: p64(50), OtherQualifiersPC: 50}},
+			want:   Decision{Action: ActionReject, Strategy: StrategyDemand, From: "BLUE", Base: 100, Scale: 1, Value: 0, ClampedBy: by(ClampReserved), Demand: used(70, 0, 1440, 0.7)},
+			reason: "reserved concurrency 50 minus 50 held by its other qualifiers leaves no room",
+		},
+		{
+			name:   "demand: a huge peak saturates",
+			in:     Input{Strategy: StrategyDemand, From: "BLUE", Demand: demand(1e300, 0, 1), MaxConcurrency: maxI32},
+			want:   Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: maxI32, Scale: 1, Value: maxI32, ClampedBy: none(), Demand: used(1e300, 0, 1, 0.7)},
+			reason: "base 9223372036854775807 saturated to 2147483647",
+		},
+		{
+			name:   "demand already held: unchanged",
+			in:     Input{Strategy: StrategyDemand, From: "BLUE", Demand: demand(14, 0, 1440), Target: ready(20)},
+			want:   Decision{Action: ActionUnchanged, Strategy: StrategyDemand, From: "BLUE", Base: 20, Scale: 1, Value: 20, ClampedBy: none(), Demand: used(14, 0, 1440, 0.7)},
+			reason: "",
+		},
+		{
+			name:   "demand with an impossible utilisation is rejected",
+			in:     Input{Strategy: StrategyDemand, Utilisation: 1.5, From: "BLUE", Demand: demand(14, 0, 1440)},
+			want:   Decision{Action: ActionReject, Scale: 1, ClampedBy: none()},
+			reason: "utilisation 1.5 is not a number in (0, 1]",
+		},
+
+		// Demand: no data, falling back.
+		{
+			name: "demand without datapoints falls back to mirror",
+			in:   Input{Strategy: StrategyDemand, From: "BLUE", Mirror: p64(40), Demand: demand(0, 0, 0)},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 40, Scale: 1, Value: 40, ClampedBy: none(),
+				Fallback: "demand: no ConcurrentExecutions datapoints for BLUE over the last 24h; mirroring BLUE instead"},
+			reason: "demand: no ConcurrentExecutions datapoints for BLUE over the last 24h; mirroring BLUE instead",
+		},
+		{
+			name: "demand with a zero peak falls back to mirror",
+			in:   Input{Strategy: StrategyDemand, From: "BLUE", Mirror: p64(40), Demand: demand(0, 0, 1440)},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 40, Scale: 1, Value: 40, ClampedBy: none(),
+				Fallback: "demand: BLUE ran no executions over the last 24h (1440 datapoints); mirroring BLUE instead"},
+			reason: "ran no executions",
+		},
+		{
+			name: "demand with a NaN peak falls back to mirror",
+			in:   Input{Strategy: StrategyDemand, From: "BLUE", Mirror: p64(40), Demand: demand(math.NaN(), 0, 5)},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 40, Scale: 1, Value: 40, ClampedBy: none(),
+				Fallback: "demand: peak ConcurrentExecutions NaN of BLUE is not a count; mirroring BLUE instead"},
+			reason: "is not a count",
+		},
+		{
+			name: "demand not read falls back to mirror, with the scale",
+			in:   Input{Strategy: StrategyDemand, From: "BLUE", Mirror: p64(40), Scale: 1.5},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 40, Scale: 1.5, Value: 60, ClampedBy: none(),
+				Fallback: "demand: no demand signal was read for BLUE; mirroring BLUE instead"},
+			reason: "no demand signal was read for BLUE",
+		},
+		{
+			name: "demand without data or mirror falls back to the policy default",
+			in:   Input{From: "BLUE", Demand: demand(0, 0, 0), Policy: &Rule{Strategy: StrategyDemand, Default: p64(6)}},
+			want: Decision{Action: ActionPut, Strategy: StrategyPolicy, Base: 6, Scale: 1, Value: 6, ClampedBy: none(),
+				Fallback: "demand: no ConcurrentExecutions datapoints for BLUE over the last 24h; using the policy default instead"},
+			reason: "using the policy default instead",
+		},
+		{
+			name: "demand with nothing to fall back to is rejected, saying both",
+			in:   Input{Strategy: StrategyDemand},
+			want: Decision{Action: ActionReject, Scale: 1, ClampedBy: none(),
+				Fallback: "demand: no demand signal was read (no from); nothing to fall back to"},
+			reason: "demand: no demand signal was read (no from); nothing to fall back to; no concurrency could be derived",
+		},
+
+		// Mirror and auto scaling.
+		{
+			name:   "mirror takes the auto scaling desired capacity when higher",
+			in:     Input{From: "BLUE", Mirror: p64(40), AutoScalingDesired: p64(55)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 55, Scale: 1, Value: 55, ClampedBy: none(), FromAutoScaling: true},
+			reason: "mirrored BLUE's auto scaling desired capacity 55, above its requested 40",
+		},
+		{
+			name: "mirror keeps the requested value when auto scaling's is lower",
+			in:   Input{From: "BLUE", Mirror: p64(40), AutoScalingDesired: p64(10)},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 40, Scale: 1, Value: 40, ClampedBy: none()},
+		},
+		{
+			name: "mirror keeps the requested value when auto scaling's is equal",
+			in:   Input{From: "BLUE", Mirror: p64(40), AutoScalingDesired: p64(40)},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 40, Scale: 1, Value: 40, ClampedBy: none()},
+		},
+		{
+			name:   "mirror of auto scaling alone, scaled",
+			in:     Input{From: "BLUE", AutoScalingDesired: p64(10), Scale: 2, Policy: &Rule{Default: p64(3)}},
+			want:   Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 10, Scale: 2, Value: 20, ClampedBy: none(), FromAutoScaling: true},
+			reason: "above its requested 0",
+		},
+		{
+			name:   "demand fallback mirrors the auto scaling desired capacity",
+			in:     Input{Strategy: StrategyDemand, From: "BLUE", Mirror: p64(4), AutoScalingDesired: p64(9)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 9, Scale: 1, Value: 9, ClampedBy: none(), FromAutoScaling: true, Fallback: "demand: no demand signal was read for BLUE; mirroring BLUE instead"},
+			reason: "auto scaling desired capacity 9",
+		},
+
+		// The scalable target's bounds.
+		{
+			name:   "demand raised to the scalable target's minimum",
+			in:     Input{Strategy: StrategyDemand, From: "BLUE", Demand: demand(7, 0, 60), AutoScalingMin: p64(20), AutoScalingMax: p64(80)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyDemand, From: "BLUE", Base: 10, Scale: 1, Value: 20, ClampedBy: by(ClampAASMin), Demand: used(7, 0, 60, 0.7)},
+			reason: "raised from 10 to 20 by the scalable target's minimum (Application Auto Scaling would raise it)",
+		},
+		{
+			name:   "explicit lowered to the scalable target's maximum, after the intent's max",
+			in:     Input{Explicit: p64(95), Max: p64(90), AutoScalingMin: p64(20), AutoScalingMax: p64(80)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 95, Scale: 1, Value: 80, ClampedBy: by(ClampIntentMax, ClampAASMax)},
+			reason: "lowered from 95 to 90 by the intent's max; lowered from 90 to 80 by the scalable target's maximum",
+		},
+		{
+			name: "within the scalable target's bounds: no clamp",
+			in:   Input{From: "BLUE", Mirror: p64(40), AutoScalingMin: p64(20), AutoScalingMax: p64(80)},
+			want: Decision{Action: ActionPut, Strategy: StrategyMirror, From: "BLUE", Base: 40, Scale: 1, Value: 40, ClampedBy: none()},
+		},
+		{
+			name:   "MAX_CONCURRENCY still caps the scalable target's minimum",
+			in:     Input{Explicit: p64(5), AutoScalingMin: p64(150)},
+			want:   Decision{Action: ActionPut, Strategy: StrategyExplicit, Base: 5, Scale: 1, Value: 100, ClampedBy: by(ClampAASMin, ClampMaxConc)},
+			reason: "lowered from 150 to 100 by MAX_CONCURRENCY",
+		},
+
 		// Unchanged or not.
 		{
 			name: "same value and READY: unchanged",
@@ -491,4 +718,213 @@ func max64(a, b int64) int64 {
 		return a
 	}
 	return b
+}
+
+func TestChoose(t *testing.T) {
+	tests := []struct {
+		name        string
+		strategy    string
+		window      time.Duration
+		utilisation float64
+		rule        *Rule
+		want        Choice
+	}{
+		{"nothing asked", "", 0, 0, nil, Choice{Window: DefaultWindow, Utilisation: DefaultUtilisation}},
+		{"the intent asks", StrategyDemand, 0, 0, nil, Choice{Demand: true, Window: DefaultWindow, Utilisation: DefaultUtilisation}},
+		{"the rule asks", "", 0, 0, &Rule{Strategy: StrategyDemand}, Choice{Demand: true, Window: DefaultWindow, Utilisation: DefaultUtilisation}},
+		{"the intent's mirror overrides the rule", StrategyMirror, 0, 0, &Rule{Strategy: StrategyDemand}, Choice{Window: DefaultWindow, Utilisation: DefaultUtilisation}},
+		{"the rule's parameters", "", 0, 0, &Rule{Strategy: StrategyDemand, Window: time.Hour, Utilisation: pf(0.5)}, Choice{Demand: true, Window: time.Hour, Utilisation: 0.5}},
+		{"the intent's parameters win", StrategyDemand, 3 * time.Hour, 0.9, &Rule{Window: time.Hour, Utilisation: pf(0.5)}, Choice{Demand: true, Window: 3 * time.Hour, Utilisation: 0.9}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Choose(tt.strategy, tt.window, tt.utilisation, tt.rule)
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("Choose mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestFormatWindow(t *testing.T) {
+	for w, want := range map[time.Duration]string{
+		24 * time.Hour:                 "24h",
+		90 * time.Minute:               "1h30m",
+		30 * time.Minute:               "30m",
+		time.Hour + 30*time.Second:     "1h0m30s",
+		360 * time.Hour:                "360h",
+		time.Minute:                    "1m",
+		2*time.Hour + 5*time.Minute:    "2h5m",
+		10*time.Minute + 1*time.Second: "10m1s",
+	} {
+		if got := FormatWindow(w); got != want {
+			t.Errorf("FormatWindow(%v) = %q, want %q", w, got, want)
+		}
+	}
+}
+
+func TestDivCeil(t *testing.T) {
+	tests := []struct {
+		peak, u float64
+		want    int64
+	}{
+		{57, 0.7, 82},
+		{7, 0.7, 10},
+		{70, 0.7, 100},
+		{71, 0.7, 102},
+		{1, 1, 1},
+		{0, 0.7, 0},
+		{0.1, 0.3, 1},
+		{3, 0.3, 10},
+		{1e300, 0.7, math.MaxInt64},
+	}
+	for _, tt := range tests {
+		if got := divCeil(tt.peak, tt.u); got != tt.want {
+			t.Errorf("divCeil(%v, %v) = %d, want %d", tt.peak, tt.u, got, tt.want)
+		}
+	}
+}
+
+// FuzzDecideDemand checks that the demand strategy never panics, records the metrics it
+// used, sizes at least ceil(peak ÷ utilisation) before the clamps and otherwise says why it
+// fell back.
+func FuzzDecideDemand(f *testing.F) {
+	f.Add(57.0, 0.0, 1440, 0.7, int64(40), true, int64(100), int64(-1))
+	f.Add(28.0, 17.0, 1440, 0.0, int64(40), true, int64(0), int64(10))
+	f.Add(0.0, 0.0, 0, 0.5, int64(0), false, int64(100), int64(-1))
+	f.Add(math.Inf(1), -1.0, 3, 1.0, int64(-5), true, int64(1<<31-1), int64(1))
+	f.Fuzz(func(t *testing.T, peak, spill float64, points int, u float64, mirror int64, hasMirror bool, maxConc, desired int64) {
+		in := Input{Strategy: StrategyDemand, Utilisation: u, From: "BLUE", MaxConcurrency: maxConc,
+			Demand: &Demand{Qualifier: "BLUE", Peak: peak, Spillover: spill, Window: time.Hour, Datapoints: points}}
+		if hasMirror {
+			in.Mirror = &mirror
+		}
+		if desired >= 0 {
+			in.AutoScalingDesired = &desired
+		}
+		d := Decide(in)
+		switch d.Strategy {
+		case StrategyDemand:
+			if d.Demand == nil || d.Fallback != "" {
+				t.Fatalf("demand decision without its metrics or with a fallback: %+v", d)
+			}
+			uu := u
+			if uu == 0 {
+				uu = DefaultUtilisation
+			}
+			if want := divCeil(peak, uu); d.Base < min(want, 1<<31-1) {
+				t.Fatalf("base %d below ceil(%v ÷ %v) = %d", d.Base, peak, uu, want)
+			}
+			if hasMirror && mirror > 0 && spill > 0 && d.Base <= mirror {
+				t.Fatalf("spillover %v and base %d not above the old %d", spill, d.Base, mirror)
+			}
+		case StrategyMirror, StrategyPolicy, "":
+			if d.Demand != nil {
+				t.Fatalf("%q decision records demand: %+v", d.Strategy, d)
+			}
+			if d.Fallback == "" && d.Action != ActionReject {
+				t.Fatalf("fell back without saying why: %+v", d)
+			}
+		default:
+			t.Fatalf("strategy %q", d.Strategy)
+		}
+		if (d.Action == ActionPut || d.Action == ActionUnchanged) && d.Value < 1 {
+			t.Fatalf("%s of %d", d.Action, d.Value)
+		}
+		if d.Action == ActionReject && d.Reason == "" {
+			t.Fatalf("reject without a reason: %+v", d)
+		}
+	})
+}
+
+func TestWeightsLeftBehind(t *testing.T) {
+	failedAt := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	failed := State{Requested: 10, Status: StatusFailed}
+	w := map[string]float64{"3": 0.1}
+	tests := []struct {
+		name    string
+		weights map[string]float64
+		pc      State
+		now     time.Time
+		grace   time.Duration
+		want    bool
+	}{
+		{"weights minutes after FAILED", w, failed, failedAt.Add(6 * time.Minute), 0, true},
+		{"exactly the grace", w, failed, failedAt.Add(DefaultWeightsGrace), 0, true},
+		{"within the grace: AWS's own, mid-update", w, failed, failedAt.Add(time.Minute), 0, false},
+		{"a custom grace", w, failed, failedAt.Add(time.Minute), 30 * time.Second, true},
+		{"no weights", nil, failed, failedAt.Add(time.Hour), 0, false},
+		{"READY", w, State{Requested: 10, Status: StatusReady}, failedAt.Add(time.Hour), 0, false},
+		{"IN_PROGRESS", w, State{Requested: 10, Status: StatusInProgress}, failedAt.Add(time.Hour), 0, false},
+		{"no provisioned concurrency", w, State{}, failedAt.Add(time.Hour), 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := WeightsLeftBehind("my-function", "live", tt.weights, tt.pc, failedAt, tt.now, tt.grace)
+			if ok != tt.want {
+				t.Fatalf("WeightsLeftBehind = %v, want %v (%+v)", ok, tt.want, got)
+			}
+			if !ok {
+				return
+			}
+			wantCmd := "aws lambda update-alias --function-name my-function --name live --routing-config '{}'"
+			if got.Command != wantCmd {
+				t.Errorf("Command = %q, want %q", got.Command, wantCmd)
+			}
+			if !strings.Contains(got.Reason, "my-function:live still routes to version 3 at 0.1") || !strings.Contains(got.Reason, wantCmd) {
+				t.Errorf("Reason = %q", got.Reason)
+			}
+			if got.Since != tt.now.Sub(failedAt) {
+				t.Errorf("Since = %v, want %v", got.Since, tt.now.Sub(failedAt))
+			}
+		})
+	}
+	if _, ok := WeightsLeftBehind("f", "a", w, failed, time.Time{}, failedAt, 0); ok {
+		t.Error("reported without a LastModified")
+	}
+}
+
+func TestClearWeightsCommand(t *testing.T) {
+	tests := []struct{ fn, alias, want string }{
+		{"my-function", "live", "aws lambda update-alias --function-name my-function --name live --routing-config '{}'"},
+		{"arn:aws:lambda:us-east-1:123456789012:function:f", "BLUE", "aws lambda update-alias --function-name arn:aws:lambda:us-east-1:123456789012:function:f --name BLUE --routing-config '{}'"},
+		{"f; rm -rf /", "a'b", `aws lambda update-alias --function-name 'f; rm -rf /' --name 'a'\''b' --routing-config '{}'`},
+	}
+	for _, tt := range tests {
+		if got := ClearWeightsCommand(tt.fn, tt.alias); got != tt.want {
+			t.Errorf("ClearWeightsCommand(%q, %q) = %q, want %q", tt.fn, tt.alias, got, tt.want)
+		}
+	}
+}
+
+func TestParseLastModified(t *testing.T) {
+	want := time.Date(2019, 11, 21, 19, 32, 12, 0, time.UTC)
+	for _, s := range []string{"2019-11-21T19:32:12+0000", "2019-11-21T19:32:12.000+0000", "2019-11-21T19:32:12Z", "2019-11-21T20:32:12+01:00"} {
+		got, ok := ParseLastModified(s)
+		if !ok || !got.Equal(want) {
+			t.Errorf("ParseLastModified(%q) = %v, %v; want %v", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"", "yesterday", "2019-11-21"} {
+		if _, ok := ParseLastModified(s); ok {
+			t.Errorf("ParseLastModified(%q) accepted it", s)
+		}
+	}
+}
+
+// FuzzParseLastModified checks that what ParseLastModified accepts reads back the same
+// instant once written in AWS's layout.
+func FuzzParseLastModified(f *testing.F) {
+	f.Add("2019-11-21T19:32:12+0000")
+	f.Add("2019-11-21T19:32:12.123Z")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := ParseLastModified(s)
+		if !ok {
+			return
+		}
+		back, ok := ParseLastModified(got.Truncate(time.Second).UTC().Format("2006-01-02T15:04:05-0700"))
+		if !ok || !back.Equal(got.Truncate(time.Second)) {
+			t.Fatalf("ParseLastModified(%q) = %v does not read back: %v, %v", s, got, back, ok)
+		}
+	})
 }

@@ -299,7 +299,7 @@ func (d *decoder) cloudTrail(detail object, envelopeID, account, region string) 
 var (
 	intentFields = fieldSet("functionName", "FunctionName", "to", "qualifier", "Qualifier", "from",
 		"concurrency", "ProvisionedConcurrentExecutions", "scale", "min", "max", "release", "wait",
-		"dryRun", "correlationId", "id")
+		"dryRun", "correlationId", "id", "strategy", "window", "utilisation")
 	followUpIntentFields = fieldSet(append(keys(intentFields), "trigger", "aliasMoved")...)
 )
 
@@ -484,6 +484,10 @@ func (d *decoder) intent(o object, trig Trigger, envelopeID string, known map[st
 		if in.Release, err = parseRelease(raw); err != nil {
 			return Intent{}, d.reject("%v", err)
 		}
+	}
+
+	if rej := d.strategy(o, &in); rej != nil {
+		return Intent{}, rej
 	}
 
 	// Flags.

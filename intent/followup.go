@@ -114,6 +114,9 @@ type intentWire struct {
 	Wait          bool            `json:"wait"`
 	DryRun        bool            `json:"dryRun,omitempty"`
 	AliasMoved    bool            `json:"aliasMoved,omitempty"`
+	Strategy      string          `json:"strategy,omitempty"`
+	Window        string          `json:"window,omitempty"`
+	Utilisation   float64         `json:"utilisation,omitempty"`
 }
 
 var followUpFields = fieldSet("intent", "value", "strategy", "base", "scale", "clampedBy", "attempt", "started", "deadline", "derivedFrom", "reported", "next", "gate", "unanswered")
@@ -138,7 +141,7 @@ func (f FollowUp) Validate() error {
 		return fmt.Errorf("deadline %s is before started %s", f.Deadline.Format(time.RFC3339), f.Started.Format(time.RFC3339))
 	}
 	switch f.Strategy {
-	case "", "explicit", "mirror", "policy":
+	case "", "explicit", "mirror", "policy", "demand":
 	default:
 		return fmt.Errorf("strategy %q is unknown", f.Strategy)
 	}
@@ -223,6 +226,9 @@ func wireOf(f FollowUp) (followUpWire, error) {
 			Wait:          in.Wait,
 			DryRun:        in.DryRun,
 			AliasMoved:    in.AliasMoved,
+			Strategy:      in.Strategy,
+			Window:        formatWindow(in.Window),
+			Utilisation:   in.Utilisation,
 		},
 		Value:     f.Value,
 		Strategy:  f.Strategy,

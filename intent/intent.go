@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 )
 
 // Trigger names what delivered a message; it is echoed in every result.
@@ -126,6 +127,13 @@ type Intent struct {
 	// AliasMoved is set for a CloudTrail UpdateAlias event: the alias was re-pointed outside
 	// prewarm, so its provisioned concurrency is re-derived per policy and followed to READY.
 	AliasMoved bool
+	// Strategy is StrategyDemand or StrategyMirror when the intent chooses how the value is
+	// derived; "" leaves it to the policy.
+	Strategy string
+	// Window is how far back the demand strategy looks; 0 when not given.
+	Window time.Duration
+	// Utilisation is the demand strategy's target utilisation; 0 when not given, else in (0, 1].
+	Utilisation float64
 }
 
 // Message is one decoded payload.
@@ -206,6 +214,9 @@ func (i Intent) Validate() error {
 		}
 	default:
 		return fmt.Errorf("release mode %d is unknown", int(i.Release.Mode))
+	}
+	if err := i.validateStrategy(); err != nil {
+		return err
 	}
 	if i.Release.Mode != ReleaseNone {
 		if i.Concurrency != nil && *i.Concurrency == 0 {

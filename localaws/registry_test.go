@@ -33,7 +33,7 @@ func TestFaultKeysNameServiceAndOperation(t *testing.T) {
 		{key: "lambda:*"},
 		{key: "SendMesage", wantErr: `no service has an operation "SendMesage" (did you mean SendMessage?)`},
 		{key: "sqs:PutProvisionedConcurrencyConfig", wantErr: `sqs has no operation "PutProvisionedConcurrencyConfig"`},
-		{key: "kinesis:PutRecord", wantErr: `no service "kinesis" (services: codedeploy, codepipeline, lambda, sqs)`},
+		{key: "kinesis:PutRecord", wantErr: `no service "kinesis" (services: application-autoscaling, codedeploy, codepipeline, lambda, monitoring, sqs)`},
 	} {
 		_, err := localaws.New(localaws.DefaultWorld(), localaws.Options{Faults: localaws.Faults{ThrottleRate: localaws.Rates{tt.key: 0.5}}})
 		switch {

@@ -6,8 +6,10 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/prewarm/prewarm/localaws/autoscalingsim"
 	"github.com/prewarm/prewarm/localaws/awsproto"
 	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/localaws/cloudwatchsim"
 	"github.com/prewarm/prewarm/localaws/codedeploysim"
 	"github.com/prewarm/prewarm/localaws/codepipelinesim"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
@@ -50,6 +52,11 @@ type Env struct {
 // POST /_localaws/reset and builds each further account and Region the
 // first time a request is signed for it.
 func services(env Env, rg *region) error {
+	autoScaling := autoscalingsim.New(env.World.autoScalingConfig(env.AccountID, env.Region, env.Clock))
+	cloudWatch := cloudwatchsim.New(env.World.cloudWatchConfig(env.AccountID, env.Region, env.Clock))
+	rg.register(Registration{API: autoScaling.API(), Sim: autoScaling})
+	rg.register(Registration{API: cloudWatch.API(), Sim: cloudWatch})
+
 	rg.lambda = lambdasim.New(env.World.lambdaConfig(env.AccountID, env.Region, env.Clock))
 	rg.sqs = sqssim.New(env.World.sqsConfig(env.AccountID, env.Region, env.Clock))
 	codeDeploy, err := codedeploysim.New(env.World.codeDeployConfig(env.AccountID, env.Region, env.Clock))

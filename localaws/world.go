@@ -9,7 +9,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/prewarm/prewarm/localaws/autoscalingsim"
 	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/localaws/cloudwatchsim"
 	"github.com/prewarm/prewarm/localaws/codedeploysim"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
 	"github.com/prewarm/prewarm/localaws/sqssim"
@@ -43,6 +45,11 @@ type World struct {
 	// CodeDeploy seeds Lambda deployments (codedeploysim); CodePipeline jobs are created in
 	// process, so CodePipeline has no section.
 	CodeDeploy codedeploysim.World `json:"codeDeploy,omitzero"`
+	// ScalableTargets seed Application Auto Scaling: targets on aliases with their
+	// policies and scheduled actions.
+	ScalableTargets []autoscalingsim.Target `json:"scalableTargets,omitempty"`
+	// Metrics seed CloudWatch: per-minute series up to the emulator's start.
+	Metrics []cloudwatchsim.Series `json:"metrics,omitempty"`
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string
@@ -153,6 +160,12 @@ func (w World) Validate() error {
 		if r := q.Redrive; r != nil && !queues[r.DeadLetterQueue] {
 			return fmt.Errorf("world: queue %q: redrive to %q, which the world does not define", q.Name, r.DeadLetterQueue)
 		}
+	}
+	if err := w.autoScalingConfig(id, region, nil).Validate(); err != nil {
+		return fmt.Errorf("world: %w", err)
+	}
+	if err := w.cloudWatchConfig(id, region, nil).Validate(); err != nil {
+		return fmt.Errorf("world: %w", err)
 	}
 	return nil
 }
