@@ -52,8 +52,8 @@ type Config struct {
 	MaxConcurrency int64
 	// Policy holds the per-pattern defaults and clamps; empty when POLICY is unset.
 	Policy Policy
-	// WaitSeconds is the in-invocation polling budget (WAIT_SECONDS); default 20s, at most 15m.
-	WaitSeconds time.Duration
+	// Wait is the in-invocation polling budget (WAIT_SECONDS); default 20s, at most 15m.
+	Wait time.Duration
 	// TrackTimeout is the total tracking limit (TRACK_TIMEOUT); default 15m.
 	TrackTimeout time.Duration
 	// ControlPlaneRPS is prewarm's own rate limit for Lambda control-plane calls; default 10.
@@ -75,7 +75,7 @@ type Config struct {
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		MaxConcurrency:  DefaultMaxConcurrency,
-		WaitSeconds:     DefaultWait,
+		Wait:     DefaultWait,
 		TrackTimeout:    DefaultTrackTimeout,
 		ControlPlaneRPS: DefaultControlPlaneRPS,
 		Region:          strings.TrimSpace(getenv(EnvRegion)),
@@ -130,7 +130,7 @@ func Load(getenv func(string) string) (Config, error) {
 		case d < 0 || d > maxWait:
 			bad(EnvWaitSeconds, fmt.Errorf("%q is outside 0..%s", clipValue(v), maxWait))
 		default:
-			c.WaitSeconds = d
+			c.Wait = d
 		}
 	}
 	if v := get(EnvTrackTimeout); v != "" {

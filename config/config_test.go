@@ -38,7 +38,7 @@ func TestLoadDefaults(t *testing.T) {
 		RPS                       float64
 		DryRun                    bool
 		Names, Prefixes, Patterns []string
-	}{c.ResultsQueueURL, c.FollowUpQueueURL, c.Region, c.MaxConcurrency, c.WaitSeconds, c.TrackTimeout, c.ControlPlaneRPS, c.DryRun,
+	}{c.ResultsQueueURL, c.FollowUpQueueURL, c.Region, c.MaxConcurrency, c.Wait, c.TrackTimeout, c.ControlPlaneRPS, c.DryRun,
 		c.Allowed.Names(), c.Allowed.Prefixes(), c.Policy.patterns()}
 	want := got
 	want.Results = "https://sqs.us-east-1.amazonaws.com/123456789012/prewarm-results"
@@ -64,7 +64,7 @@ func TestLoadValues(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	if c.FollowUpQueueURL != "http://127.0.0.1:4566/000000000000/prewarm-events" || c.MaxConcurrency != 250 ||
-		c.WaitSeconds != 5*time.Second || c.TrackTimeout != 30*time.Minute || c.ControlPlaneRPS != 2.5 || !c.DryRun {
+		c.Wait != 5*time.Second || c.TrackTimeout != 30*time.Minute || c.ControlPlaneRPS != 2.5 || !c.DryRun {
 		t.Errorf("Load = %+v", c)
 	}
 	if diff := cmp.Diff([]string{"my-function", "team-*"}, c.Policy.patterns()); diff != "" {
@@ -106,7 +106,7 @@ func TestLoadDurations(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
-			got := c.WaitSeconds
+			got := c.Wait
 			if tt.name == "TRACK_TIMEOUT" {
 				got = c.TrackTimeout
 			}

@@ -236,7 +236,9 @@ func countFailed(records []*record) int {
 // invocation is the state shared by the records of one invocation.
 type invocation struct {
 	requestID string
-	account   string
+	// account and region are prewarm's own: the invoked function's
+	// account, and AWS_REGION (else the invoked function's Region).
+	account, region string
 	// start is when the invocation began: its WAIT_SECONDS run from here.
 	start time.Time
 
@@ -255,12 +257,15 @@ type reservation struct {
 }
 
 func (h *Handler) newInvocation(ctx context.Context) *invocation {
-	inv := &invocation{reservation: map[string]reservation{}, start: h.now()}
+	inv := &invocation{reservation: map[string]reservation{}, start: h.now(), region: h.cfg.Region}
 	if lc, ok := lambdacontext.FromContext(ctx); ok {
 		inv.requestID = lc.AwsRequestID
 		// arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
 		if parts := strings.Split(lc.InvokedFunctionArn, ":"); len(parts) >= 5 {
 			inv.account = parts[4]
+			if inv.region == "" {
+				inv.region = parts[3]
+			}
 		}
 	}
 	return inv

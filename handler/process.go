@@ -326,7 +326,7 @@ func targetKey(function, qualifier string) string { return function + ":" + qual
 // name and the ARN of the same function are one function), any other by
 // its ARN (so a same-named function elsewhere is another one).
 func (h *Handler) functionKey(inv *invocation, fn intent.Function) string {
-	own := fn.AccountID == "" || fn.AccountID == inv.account && (fn.Region == "" || fn.Region == h.cfg.Region)
+	own := fn.AccountID == "" || fn.AccountID == inv.account && (fn.Region == "" || fn.Region == inv.region)
 	if own {
 		return fn.Name
 	}
@@ -335,7 +335,7 @@ func (h *Handler) functionKey(inv *invocation, fn intent.Function) string {
 
 // allowed enforces ALLOWED_FUNCTIONS before any AWS call.
 func (h *Handler) allowed(inv *invocation, it intent.Intent) (string, bool) {
-	if h.cfg.Allowed.Allows(it.Function, inv.account, h.cfg.Region) {
+	if h.cfg.Allowed.Allows(it.Function, inv.account, inv.region) {
 		return "", true
 	}
 	return fmt.Sprintf("function %q is not allowed by ALLOWED_FUNCTIONS", it.Function.String()), false

@@ -116,12 +116,12 @@ func (h *Handler) continueReconcile(ctx context.Context, id string, functions []
 func (h *Handler) reconcileTargets(ctx context.Context, inv *invocation) ([]string, error) {
 	names := slices.Clone(h.cfg.Allowed.Names())
 	for _, arn := range h.cfg.Allowed.ARNs() {
-		if fn, _, err := intent.ParseFunction(arn); err == nil && inv.account != "" && fn.AccountID == inv.account && (fn.Region == "" || fn.Region == h.cfg.Region) {
+		if fn, _, err := intent.ParseFunction(arn); err == nil && inv.account != "" && fn.AccountID == inv.account && (fn.Region == "" || fn.Region == inv.region) {
 			arn = fn.Name
 		}
 		names = append(names, arn)
 	}
-	if prefixes := h.cfg.Allowed.ListedPrefixes(inv.account, h.cfg.Region); len(prefixes) > 0 {
+	if prefixes := h.cfg.Allowed.ListedPrefixes(inv.account, inv.region); len(prefixes) > 0 {
 		listed, err := h.control.FunctionNames(ctx, func(name string) bool {
 			for _, p := range prefixes {
 				if strings.HasPrefix(name, p) {

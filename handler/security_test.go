@@ -414,3 +414,29 @@ func TestDryRunChangesNothing(t *testing.T) {
 		}
 	})
 }
+
+// TestRegionFromTheInvokedFunction: without AWS_REGION, prewarm's own
+// Region is the invoked function's, so a CloudTrail alias move in its own
+// account and Region is allowed by a name entry, and one in another Region
+// is not.
+func TestRegionFromTheInvokedFunction(t *testing.T) {
+	for _, tt := range []struct {
+		name, region string
+		want         string
+	}{
+		{"own Region", "us-east-1", "checkout-api:live APPLIED"},
+		{"another Region", "eu-west-1", "checkout-api:live REJECTED"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, withEnv("AWS_REGION", ""), withEnv("POLICY", `{"checkout-*":{"default":10}}`))
+			ev := strings.ReplaceAll(cloudTrailUpdateAlias("checkout-api", "live", "3"), `"us-east-1"`, `"`+tt.region+`"`)
+			if _, err := e.invoke([]byte(ev)); err != nil {
+				t.Fatal(err)
+			}
+			got := outcomes(e.published("prewarm-results"))
+			if len(got) == 0 || got[0] != tt.want {
+				t.Errorf("results %v, want %s first", got, tt.want)
+			}
+		})
+	}
+}

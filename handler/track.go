@@ -29,7 +29,7 @@ const followUpLead = 2 * time.Second
 // releasing each outgoing qualifier once its own target is READY, then
 // hands what is left to the follow-up queue.
 func (h *Handler) track(ctx, work context.Context, inv *invocation, cs []*change) {
-	budgetEnd := inv.start.Add(h.cfg.WaitSeconds)
+	budgetEnd := inv.start.Add(h.cfg.Wait)
 	if deadline, ok := work.Deadline(); ok && deadline.Before(budgetEnd) {
 		budgetEnd = deadline
 	}
@@ -336,7 +336,7 @@ func (h *Handler) handOver(ctx context.Context, cs []*change) {
 				c.rec.fail("release %s:%s not done within WAIT_SECONDS and no FOLLOWUP_QUEUE_URL is set", c.it.Function.Name, c.it.From)
 				continue
 			}
-			reason := fmt.Sprintf("still %s after WAIT_SECONDS (%s) and no FOLLOWUP_QUEUE_URL is set to keep tracking", orUnknown(string(c.observed.Status)), h.cfg.WaitSeconds)
+			reason := fmt.Sprintf("still %s after WAIT_SECONDS (%s) and no FOLLOWUP_QUEUE_URL is set to keep tracking", orUnknown(string(c.observed.Status)), h.cfg.Wait)
 			out = append(out, pending{c.rec, h.message(c, results.OutcomeTimedOut, reason), c})
 		default:
 			open = append(open, c)
