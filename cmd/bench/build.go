@@ -20,17 +20,20 @@ const (
 	rieVersion = "v0.0.0-20261030222936-bef5c4ba774d"
 )
 
-// Packages of the two binaries compared.
+// Packages of the binaries compared: prewarm, the floor (the same service
+// clients doing the least work of an explicit intent) it is held to, and a
+// hello-world printed beside them for information.
 const (
 	prewarmPackage = "./cmd/prewarm"
+	floorPackage   = "./bench/floor"
 	helloPackage   = "./bench/hello"
 )
 
 // binaries are the programs the benchmarks run or weigh.
 type binaries struct {
-	hostPrewarm, hostHello   string
-	arm64Prewarm, arm64Hello string
-	rie                      string
+	hostPrewarm, hostFloor, hostHello    string
+	arm64Prewarm, arm64Floor, arm64Hello string
+	rie                                  string
 }
 
 // goTool is the go command: $GO when set (make passes it), else go on PATH.
@@ -49,8 +52,10 @@ func goTool() string {
 func build(ctx context.Context, root, dir, overlay string, logf func(string, ...any)) (binaries, error) {
 	b := binaries{
 		hostPrewarm:  filepath.Join(dir, "host", "bootstrap"),
+		hostFloor:    filepath.Join(dir, "host", "floor"),
 		hostHello:    filepath.Join(dir, "host", "hello"),
 		arm64Prewarm: filepath.Join(dir, "linux_arm64", "bootstrap"),
+		arm64Floor:   filepath.Join(dir, "linux_arm64", "floor"),
 		arm64Hello:   filepath.Join(dir, "linux_arm64", "hello"),
 		rie:          filepath.Join(root, "bin", "aws-lambda-rie"),
 	}
@@ -61,14 +66,14 @@ func build(ctx context.Context, root, dir, overlay string, logf func(string, ...
 		{[]string{"CGO_ENABLED=0"}, filepath.Dir(b.hostPrewarm)},
 		{[]string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0"}, filepath.Dir(b.arm64Prewarm)},
 	} {
-		// One go build for both programs: -o DIR/ names them prewarm and
-		// hello after their directories.
-		logf("build %s and %s into %s (%s)", prewarmPackage, helloPackage, t.dir, strings.Join(t.env, " "))
+		// One go build for the programs: -o DIR/ names them prewarm, floor
+		// and hello after their directories.
+		logf("build %s, %s and %s into %s (%s)", prewarmPackage, floorPackage, helloPackage, t.dir, strings.Join(t.env, " "))
 		args := append([]string{"build"}, lambdaBuildFlags...)
 		if overlay != "" {
 			args = append(args, "-overlay", overlay)
 		}
-		args = append(args, "-o", t.dir+string(filepath.Separator), prewarmPackage, helloPackage)
+		args = append(args, "-o", t.dir+string(filepath.Separator), prewarmPackage, floorPackage, helloPackage)
 		if err := goCommand(ctx, root, t.env, args...); err != nil {
 			return binaries{}, err
 		}
@@ -105,19 +110,26 @@ func fileSize(path string) (float64, error) {
 	return float64(fi.Size()), nil
 }
 
-// sizeRow compares the stripped linux/arm64 binaries.
-func sizeRow(b binaries) Row {
+// sizeRows compares the stripped linux/arm64 binaries: prewarm against the
+// floor, and the hello-world for information.
+func sizeRows(b binaries) []Row {
 	const id, name = "size_arm64", "bootstrap size, linux/arm64 stripped"
 	p, err := fileSize(b.arm64Prewarm)
 	if err != nil {
-		return failedRow(id, name, err)
+		return []Row{failedRow(id, name, err)}
+	}
+	f, err := fileSize(b.arm64Floor)
+	if err != nil {
+		return []Row{failedRow(id, name, err)}
 	}
 	h, err := fileSize(b.arm64Hello)
 	if err != nil {
-		return failedRow(id, name, err)
+		return []Row{failedRow(id, name, err)}
 	}
-	r := ratioRow(Row{ID: id, Name: name, Unit: "bytes", ReferenceName: "hello-world"}, p, h, 1.5)
-	r.Detail = fmt.Sprintf("%d vs %d bytes, both GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build %s",
-		int64(p), int64(h), strings.Join(lambdaBuildFlags, " "))
-	return r
+	r := ratioRow(Row{ID: id, Name: name, Unit: "bytes", ReferenceName: "floor"}, p, f, 1.10)
+	r.Detail = fmt.Sprintf("%d vs %d bytes (the floor: aws-lambda-go, config.LoadDefaultConfig and the same service clients doing a Get, a Put and a SendMessage), all GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build %s",
+		int64(p), int64(f), strings.Join(lambdaBuildFlags, " "))
+	info := Row{ID: "size_arm64_hello", Name: "  hello-world, for information", Unit: "bytes", ReferenceName: "hello-world", Value: h,
+		Detail: fmt.Sprintf("the floor is %.2f× the hello-world: the SDK's configuration loader and clients", f/h)}
+	return []Row{r, info}
 }
