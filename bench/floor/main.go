@@ -65,4 +65,3 @@ func main() {
 		return string(out.Status), nil
 	})
 }
-
