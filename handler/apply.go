@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/prewarm/prewarm/awsfault"
 	"github.com/prewarm/prewarm/derive"
 	"github.com/prewarm/prewarm/intent"
 	"github.com/prewarm/prewarm/provision"
@@ -55,6 +56,9 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it inte
 	}
 	if rule, ok := h.cfg.Policy.Rule(it.Function.Name); ok {
 		in.Policy = &rule
+	}
+	if err := h.readDemand(ctx, it, &in); err != nil {
+		return h.failed(it, nil, err)
 	}
 	if mirror && src.Exists {
 		n := src.Requested
@@ -145,6 +149,28 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it inte
 	}
 	c.next = h.now().Add(h.pollEvery)
 	return []results.Message{m}, c, nil
+}
+
+// readDemand reads the demand signal of the outgoing qualifier when the
+// intent or its policy asks for the demand strategy. A signal that cannot
+// be read for good leaves the decision to fall back (mirror, then the
+// policy default), saying so; a transient failure is handed back.
+func (h *Handler) readDemand(ctx context.Context, it intent.Intent, in *derive.Input) error {
+	choice := derive.Choose(it.Strategy, it.Window, it.Utilisation, in.Policy)
+	in.Strategy, in.Utilisation = it.Strategy, it.Utilisation
+	if !choice.Demand || it.Concurrency != nil || it.From == "" || h.demand == nil {
+		return nil
+	}
+	sig, err := h.demand.Read(ctx, it.Function.Name, it.From, choice.Window)
+	if err != nil {
+		if awsfault.IsTransient(err) {
+			return err
+		}
+		h.log.WarnContext(ctx, "demand not readable; falling back", "functionName", it.Function.Name, "from", it.From, "error", err.Error())
+		return nil
+	}
+	in.Demand = &sig
+	return nil
 }
 
 // decide derives the decision for in. Derivations that spend the
@@ -247,7 +273,13 @@ func derivationOf(d derive.Decision) *results.Derivation {
 	if clamped == nil {
 		clamped = []string{}
 	}
-	return &results.Derivation{Strategy: d.Strategy, From: d.From, Base: d.Base, Scale: d.Scale, Value: d.Value, ClampedBy: clamped}
+	out := &results.Derivation{Strategy: d.Strategy, From: d.From, Base: d.Base, Scale: d.Scale, Value: d.Value, ClampedBy: clamped,
+		Fallback: d.Fallback, FromAutoScaling: d.FromAutoScaling}
+	if u := d.Demand; u != nil {
+		out.Demand = &results.Demand{Qualifier: u.Qualifier, Peak: u.Peak, Spillover: u.Spillover, Window: derive.FormatWindow(u.Window),
+			Utilisation: u.Utilisation, Datapoints: u.Datapoints, RaisedBySpillover: u.RaisedBySpillover}
+	}
+	return out
 }
 
 func previousOf(s provision.Status) *results.Previous {

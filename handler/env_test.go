@@ -10,12 +10,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/prewarm/prewarm/config"
+	"github.com/prewarm/prewarm/demand"
 	"github.com/prewarm/prewarm/handler"
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/clock"
@@ -44,6 +46,7 @@ type env struct {
 
 	codeDeploy   *codedeploy.Client
 	codePipeline *codepipeline.Client
+	demand       *demand.Reader
 }
 
 type envOption func(*envSettings)
@@ -121,11 +124,13 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	})
 	e := &env{t: t, srv: srv, url: url, clk: clk, lambda: lc, sqs: sc, control: control, cfg: cfg}
 	e.codeDeploy, e.codePipeline = codedeploy.NewFromConfig(awsCfg), codepipeline.NewFromConfig(awsCfg)
+	e.demand = demand.New(cloudwatch.NewFromConfig(awsCfg), func(o *demand.Options) { o.Now = clk.Now })
 	deps := handler.Deps{
 		Control:      control,
 		Publisher:    results.NewPublisher(sc, cfg.ResultsQueueURL, results.WithSleep(func(context.Context, time.Duration) error { return nil })),
 		CodeDeploy:   e.codeDeploy,
 		CodePipeline: e.codePipeline,
+		Demand:       e.demand,
 		Log:          slog.New(slog.NewJSONHandler(testLog{t}, nil)),
 		Now:          clk.Now,
 		Sleep:        fakeSleep,
@@ -264,6 +269,7 @@ func (e *env) rewireWith(edit func(*handler.Deps)) {
 		Publisher:    results.NewPublisher(e.sqs, e.cfg.ResultsQueueURL, results.WithSleep(noSleep)),
 		CodeDeploy:   e.codeDeploy,
 		CodePipeline: e.codePipeline,
+		Demand:       e.demand,
 		Log:          slog.New(slog.NewJSONHandler(testLog{e.t}, nil)),
 		Now:          e.clk.Now,
 		Sleep:        fakeSleep,

@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"github.com/prewarm/prewarm/config"
+	"github.com/prewarm/prewarm/demand"
+	"github.com/prewarm/prewarm/derive"
 	"github.com/prewarm/prewarm/intent"
 	"github.com/prewarm/prewarm/provision"
 	"github.com/prewarm/prewarm/results"
@@ -35,6 +37,13 @@ type Control interface {
 	Unreserved(ctx context.Context) (int64, error)
 	FunctionNames(ctx context.Context, keep func(name string) bool) ([]string, error)
 }
+
+// Demand reads the demand signal of a qualifier over a window.
+type Demand interface {
+	Read(ctx context.Context, function, qualifier string, window time.Duration) (derive.Demand, error)
+}
+
+var _ Demand = (*demand.Reader)(nil)
 
 // Publisher sends result messages, answering one error per message.
 type Publisher interface {
@@ -64,8 +73,11 @@ type Handler struct {
 	// not wired (tests of other paths).
 	codeDeploy   CodeDeploy
 	codePipeline CodePipeline
-	log          *slog.Logger
-	metrics      *Metrics
+	// demand reads CloudWatch for the demand strategy; nil leaves it to
+	// fall back.
+	demand  Demand
+	log     *slog.Logger
+	metrics *Metrics
 
 	// now and sleep are the clock; tests drive them with the emulator's.
 	now   func() time.Time
@@ -90,7 +102,9 @@ type Deps struct {
 	// CodeDeploy answers lifecycle hooks, CodePipeline ends jobs.
 	CodeDeploy   CodeDeploy
 	CodePipeline CodePipeline
-	Log          *slog.Logger
+	// Demand reads what a qualifier ran, for the demand strategy.
+	Demand Demand
+	Log    *slog.Logger
 	// Metrics receives Embedded Metric Format lines; nil for none.
 	Metrics *Metrics
 	Now     func() time.Time
@@ -106,7 +120,7 @@ type Deps struct {
 func New(cfg config.Config, d Deps) *Handler {
 	h := &Handler{
 		cfg: cfg, control: d.Control, publisher: d.Publisher, followUps: d.FollowUps,
-		codeDeploy: d.CodeDeploy, codePipeline: d.CodePipeline,
+		codeDeploy: d.CodeDeploy, codePipeline: d.CodePipeline, demand: d.Demand,
 		log: d.Log, metrics: d.Metrics, now: d.Now, sleep: d.Sleep,
 		margin: d.Margin, pollEvery: d.PollInterval,
 	}

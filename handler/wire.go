@@ -5,12 +5,14 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/prewarm/prewarm/config"
+	"github.com/prewarm/prewarm/demand"
 	"github.com/prewarm/prewarm/provision"
 	"github.com/prewarm/prewarm/results"
 )
@@ -30,6 +32,7 @@ func FromConfig(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsO
 		Publisher:    results.NewPublisher(sqsClient, cfg.ResultsQueueURL),
 		CodeDeploy:   codedeploy.NewFromConfig(awsCfg),
 		CodePipeline: codepipeline.NewFromConfig(awsCfg),
+		Demand:       demand.New(cloudwatch.NewFromConfig(awsCfg)),
 		Log:          log,
 	}
 	if metricsOut != nil {

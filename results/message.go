@@ -120,6 +120,30 @@ type Derivation struct {
 	Value int64 `json:"value"`
 	// ClampedBy names every clamp that lowered or raised the value; an empty array when none did.
 	ClampedBy []string `json:"clampedBy"`
+	// Demand records the metrics a "demand" base was computed from.
+	Demand *Demand `json:"demand,omitempty"`
+	// Fallback says why the demand strategy asked for was not used, and what was.
+	Fallback string `json:"fallback,omitempty"`
+	// FromAutoScaling is set when a mirrored base is the outgoing alias's auto scaling
+	// minimum, higher than the provisioned concurrency it requested.
+	FromAutoScaling bool `json:"fromAutoScaling,omitempty"`
+}
+
+// Demand is what CloudWatch showed of the outgoing qualifier over the window.
+type Demand struct {
+	Qualifier string `json:"qualifier"`
+	// Peak is the Maximum of ConcurrentExecutions over the window, per minute.
+	Peak float64 `json:"peak"`
+	// Spillover is the Sum of ProvisionedConcurrencySpilloverInvocations.
+	Spillover float64 `json:"spillover"`
+	// Window is the span read, as a Go duration ("24h").
+	Window string `json:"window"`
+	// Utilisation is the target utilisation: base = ceil(peak ÷ utilisation).
+	Utilisation float64 `json:"utilisation"`
+	// Datapoints is how many minutes had data.
+	Datapoints int `json:"datapoints"`
+	// RaisedBySpillover is set when spillover raised the base above the old value.
+	RaisedBySpillover bool `json:"raisedBySpillover,omitempty"`
 }
 
 // Derivation strategies.
@@ -127,6 +151,7 @@ const (
 	StrategyExplicit = "explicit"
 	StrategyMirror   = "mirror"
 	StrategyPolicy   = "policy"
+	StrategyDemand   = "demand"
 )
 
 // Previous is the target's provisioned concurrency configuration before prewarm acted.
