@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/prewarm/prewarm/awsfault"
 	"github.com/prewarm/prewarm/derive"
 	"github.com/prewarm/prewarm/intent"
@@ -58,6 +60,9 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it inte
 		in.Policy = &rule
 	}
 	if err := h.readDemand(ctx, it, &in); err != nil {
+		return h.failed(it, nil, err)
+	}
+	if err := h.readAutoScaling(ctx, it, &in); err != nil {
 		return h.failed(it, nil, err)
 	}
 	if mirror && src.Exists {
@@ -170,6 +175,29 @@ func (h *Handler) readDemand(ctx context.Context, it intent.Intent, in *derive.I
 		return nil
 	}
 	in.Demand = &sig
+	return nil
+}
+
+// readAutoScaling reads the outgoing alias's scalable target, if it has
+// one: a mirror takes its minimum when that is higher than what the alias
+// requests, and the value is kept within its bounds, which Application
+// Auto Scaling would otherwise move it back into.
+func (h *Handler) readAutoScaling(ctx context.Context, it intent.Intent, in *derive.Input) error {
+	if h.autoScaling == nil || it.From == "" || it.Concurrency != nil {
+		return nil
+	}
+	plan, err := h.autoScaling.Plan(ctx, it.Function.Name, it.From)
+	if err != nil {
+		if awsfault.IsTransient(err) {
+			return err
+		}
+		h.log.WarnContext(ctx, "auto scaling of the outgoing alias not readable", "functionName", it.Function.Name, "from", it.From, "error", err.Error())
+		return nil
+	}
+	if t := plan.Target; t != nil {
+		lo, hi := int64(aws.ToInt32(t.MinCapacity)), int64(aws.ToInt32(t.MaxCapacity))
+		in.AutoScalingDesired, in.AutoScalingMin, in.AutoScalingMax = &lo, &lo, &hi
+	}
 	return nil
 }
 

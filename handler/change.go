@@ -37,6 +37,8 @@ type change struct {
 	// reported is the terminal outcome already published (READY while the
 	// release is still to be done), so that none is published twice.
 	reported results.Outcome
+	// carried says what became of the outgoing alias's auto scaling.
+	carried string
 	// done marks a change that has nothing left to do in this invocation.
 	done bool
 	// noFollowUp marks a change resumed by reconcile: the next scheduled

@@ -10,12 +10,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/prewarm/prewarm/autoscale"
 	"github.com/prewarm/prewarm/config"
 	"github.com/prewarm/prewarm/demand"
 	"github.com/prewarm/prewarm/handler"
@@ -47,6 +49,7 @@ type env struct {
 	codeDeploy   *codedeploy.Client
 	codePipeline *codepipeline.Client
 	demand       *demand.Reader
+	autoScaling  *autoscale.Carrier
 }
 
 type envOption func(*envSettings)
@@ -125,12 +128,14 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	e := &env{t: t, srv: srv, url: url, clk: clk, lambda: lc, sqs: sc, control: control, cfg: cfg}
 	e.codeDeploy, e.codePipeline = codedeploy.NewFromConfig(awsCfg), codepipeline.NewFromConfig(awsCfg)
 	e.demand = demand.New(cloudwatch.NewFromConfig(awsCfg), func(o *demand.Options) { o.Now = clk.Now })
+	e.autoScaling = autoscale.New(applicationautoscaling.NewFromConfig(awsCfg))
 	deps := handler.Deps{
 		Control:      control,
 		Publisher:    results.NewPublisher(sc, cfg.ResultsQueueURL, results.WithSleep(func(context.Context, time.Duration) error { return nil })),
 		CodeDeploy:   e.codeDeploy,
 		CodePipeline: e.codePipeline,
 		Demand:       e.demand,
+		AutoScaling:  e.autoScaling,
 		Log:          slog.New(slog.NewJSONHandler(testLog{t}, nil)),
 		Now:          clk.Now,
 		Sleep:        fakeSleep,
@@ -270,6 +275,7 @@ func (e *env) rewireWith(edit func(*handler.Deps)) {
 		CodeDeploy:   e.codeDeploy,
 		CodePipeline: e.codePipeline,
 		Demand:       e.demand,
+		AutoScaling:  e.autoScaling,
 		Log:          slog.New(slog.NewJSONHandler(testLog{e.t}, nil)),
 		Now:          e.clk.Now,
 		Sleep:        fakeSleep,

@@ -19,6 +19,7 @@ import (
 	awsevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/prewarm/prewarm/autoscale"
 	"github.com/prewarm/prewarm/config"
 	"github.com/prewarm/prewarm/demand"
 	"github.com/prewarm/prewarm/derive"
@@ -43,7 +44,19 @@ type Demand interface {
 	Read(ctx context.Context, function, qualifier string, window time.Duration) (derive.Demand, error)
 }
 
-var _ Demand = (*demand.Reader)(nil)
+// AutoScaling is the part of Application Auto Scaling a switch carries
+// over: the outgoing alias's scalable target, policies and scheduled
+// actions, registered on the incoming alias once it is READY.
+type AutoScaling interface {
+	Plan(ctx context.Context, function, from string) (autoscale.Plan, error)
+	Register(ctx context.Context, p autoscale.Plan, to string) (autoscale.Registration, error)
+	Finish(ctx context.Context, p autoscale.Plan, to string) error
+}
+
+var (
+	_ Demand      = (*demand.Reader)(nil)
+	_ AutoScaling = (*autoscale.Carrier)(nil)
+)
 
 // Publisher sends result messages, answering one error per message.
 type Publisher interface {
@@ -75,9 +88,12 @@ type Handler struct {
 	codePipeline CodePipeline
 	// demand reads CloudWatch for the demand strategy; nil leaves it to
 	// fall back.
-	demand  Demand
-	log     *slog.Logger
-	metrics *Metrics
+	demand Demand
+	// autoScaling carries Application Auto Scaling over from the outgoing
+	// alias; nil for none.
+	autoScaling AutoScaling
+	log         *slog.Logger
+	metrics     *Metrics
 
 	// now and sleep are the clock; tests drive them with the emulator's.
 	now   func() time.Time
@@ -104,7 +120,9 @@ type Deps struct {
 	CodePipeline CodePipeline
 	// Demand reads what a qualifier ran, for the demand strategy.
 	Demand Demand
-	Log    *slog.Logger
+	// AutoScaling moves scalable targets with a switch.
+	AutoScaling AutoScaling
+	Log         *slog.Logger
 	// Metrics receives Embedded Metric Format lines; nil for none.
 	Metrics *Metrics
 	Now     func() time.Time
@@ -120,7 +138,7 @@ type Deps struct {
 func New(cfg config.Config, d Deps) *Handler {
 	h := &Handler{
 		cfg: cfg, control: d.Control, publisher: d.Publisher, followUps: d.FollowUps,
-		codeDeploy: d.CodeDeploy, codePipeline: d.CodePipeline, demand: d.Demand,
+		codeDeploy: d.CodeDeploy, codePipeline: d.CodePipeline, demand: d.Demand, autoScaling: d.AutoScaling,
 		log: d.Log, metrics: d.Metrics, now: d.Now, sleep: d.Sleep,
 		margin: d.Margin, pollEvery: d.PollInterval,
 	}

@@ -7,8 +7,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/prewarm/prewarm/awsfault"
 	"github.com/prewarm/prewarm/intent"
 	"github.com/prewarm/prewarm/provision"
 	"github.com/prewarm/prewarm/results"
@@ -119,6 +121,9 @@ func (h *Handler) pollRound(ctx, work context.Context, inv *invocation, due []*c
 	var releases []*change
 	for _, c := range due {
 		if !c.done && c.reported == results.OutcomeReady {
+			if !h.carryOver(work, c) {
+				continue // tried again at the next read; the release waits for it
+			}
 			releases = append(releases, c)
 		}
 	}
@@ -250,6 +255,39 @@ func (h *Handler) publishTracked(ctx context.Context, out []pending) {
 	}
 }
 
+// carryOver moves the outgoing alias's scalable target, policies and
+// scheduled actions to c's target once it is READY, before the outgoing
+// alias is released, so that nothing scales the released alias back up
+// and the new one is managed as the old one was. It is idempotent: the
+// outgoing alias keeps its target until the carry-over is done. false
+// means it failed transiently and is to be tried again.
+func (h *Handler) carryOver(ctx context.Context, c *change) bool {
+	if h.autoScaling == nil || c.it.From == "" || c.it.DryRun || h.cfg.DryRun {
+		return true
+	}
+	fn, to := c.it.Function.Name, c.it.Qualifier
+	plan, err := h.autoScaling.Plan(ctx, fn, c.it.From)
+	if err == nil && !plan.Empty() {
+		if _, err = h.autoScaling.Register(ctx, plan, to); err == nil {
+			err = h.autoScaling.Finish(ctx, plan, to)
+		}
+		if err == nil {
+			h.log.InfoContext(ctx, "auto scaling carried over", "functionName", fn, "from", c.it.From, "to", to, "notes", plan.Notes)
+			c.carried = fmt.Sprintf("auto scaling (min %d, max %d, %d policies, %d scheduled actions) moved from %s to %s",
+				aws.ToInt32(plan.Target.MinCapacity), aws.ToInt32(plan.Target.MaxCapacity), len(plan.Policies), len(plan.Actions), c.it.From, to)
+		}
+	}
+	if err != nil {
+		if awsfault.IsTransient(err) && h.now().Before(c.deadline) {
+			h.log.WarnContext(ctx, "auto scaling carry-over will be tried again", "functionName", fn, "error", err.Error())
+			return false
+		}
+		h.log.ErrorContext(ctx, "auto scaling not carried over", "functionName", fn, "from", c.it.From, "error", err.Error())
+		c.carried = fmt.Sprintf("auto scaling could not be moved from %s: %v", c.it.From, err)
+	}
+	return true
+}
+
 // releaseStep carries out c's release plan now that its target is READY:
 // only then may the outgoing qualifier lose its warm capacity. A transient
 // failure leaves c open, so the plan is tried again at the next read, in
@@ -257,6 +295,9 @@ func (h *Handler) publishTracked(ctx context.Context, out []pending) {
 func (h *Handler) releaseStep(ctx context.Context, inv *invocation, c *change) (pending, bool) {
 	m, err := h.release(ctx, inv, c)
 	if err == nil {
+		if c.carried != "" {
+			m.Reason += "; " + c.carried
+		}
 		return pending{c.rec, m, c}, true
 	}
 	now := h.now()

@@ -5,12 +5,14 @@ import (
 	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/prewarm/prewarm/autoscale"
 	"github.com/prewarm/prewarm/config"
 	"github.com/prewarm/prewarm/demand"
 	"github.com/prewarm/prewarm/provision"
@@ -33,6 +35,7 @@ func FromConfig(cfg config.Config, awsCfg aws.Config, log *slog.Logger, metricsO
 		CodeDeploy:   codedeploy.NewFromConfig(awsCfg),
 		CodePipeline: codepipeline.NewFromConfig(awsCfg),
 		Demand:       demand.New(cloudwatch.NewFromConfig(awsCfg)),
+		AutoScaling:  autoscale.New(applicationautoscaling.NewFromConfig(awsCfg)),
 		Log:          log,
 	}
 	if metricsOut != nil {
