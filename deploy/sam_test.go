@@ -707,6 +707,17 @@ var unscopedActions = map[string]bool{
 	// GetDeployment and PutLifecycleEventHookExecutionStatus: deploymentgroup).
 	"codedeploy:ListDeploymentTargets": true,
 	"codedeploy:GetDeploymentTarget":   true,
+	// Metrics and scalable targets have no ARN the caller could name in advance.
+	"cloudwatch:GetMetricData":                         true,
+	"application-autoscaling:DescribeScalableTargets":  true,
+	"application-autoscaling:DescribeScalingPolicies":  true,
+	"application-autoscaling:DescribeScheduledActions": true,
+	"application-autoscaling:RegisterScalableTarget":   true,
+	"application-autoscaling:DeregisterScalableTarget": true,
+	"application-autoscaling:PutScalingPolicy":         true,
+	"application-autoscaling:PutScheduledAction":       true,
+	"application-autoscaling:DeleteScalingPolicy":      true,
+	"application-autoscaling:DeleteScheduledAction":    true,
 }
 
 // permissions is what one function's role may do.
@@ -734,6 +745,13 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		functionID: {
 			actions: slices.Sorted(slices.Values(append(slices.Clone(pcActions),
 				"lambda:ListFunctions", // reconcile expands patterns
+				// The demand strategy and the auto scaling carried over by a switch.
+				"cloudwatch:GetMetricData",
+				"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+				"application-autoscaling:DescribeScheduledActions", "application-autoscaling:RegisterScalableTarget",
+				"application-autoscaling:DeregisterScalableTarget", "application-autoscaling:PutScalingPolicy",
+				"application-autoscaling:PutScheduledAction", "application-autoscaling:DeleteScalingPolicy",
+				"application-autoscaling:DeleteScheduledAction",
 				"codepipeline:PutJobFailureResult",
 				"codepipeline:PutJobSuccessResult",
 				// A hook's follow-ups come back through the input queue to this function.
@@ -749,6 +767,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		},
 		hookFunctionID: {
 			actions: slices.Sorted(slices.Values(append(slices.Clone(pcActions),
+				"cloudwatch:GetMetricData", // a version sized by demand
 				"codedeploy:GetDeployment",
 				"codedeploy:GetDeploymentTarget",
 				"codedeploy:ListDeploymentTargets",
@@ -826,6 +845,8 @@ func TestIAMLeastPrivilege(t *testing.T) {
 							got.receives = true
 						}
 					}
+				case service == "cloudwatch" || service == "application-autoscaling":
+					// unscoped: checked above
 				case service == "logs":
 					for _, r := range s.resources {
 						lg, attr, ok := getAttOf(r)

@@ -183,7 +183,9 @@ func (h *Handler) readDemand(ctx context.Context, it intent.Intent, in *derive.I
 // requests, and the value is kept within its bounds, which Application
 // Auto Scaling would otherwise move it back into.
 func (h *Handler) readAutoScaling(ctx context.Context, it intent.Intent, in *derive.Input) error {
-	if h.autoScaling == nil || it.From == "" || it.Concurrency != nil {
+	if h.autoScaling == nil || it.From == "" || it.Concurrency != nil || it.Trigger == intent.TriggerCodeDeploy {
+		// A CodeDeploy hook moves traffic between versions under one alias,
+		// whose scalable target stays where it is.
 		return nil
 	}
 	plan, err := h.autoScaling.Plan(ctx, it.Function.Name, it.From)

@@ -262,8 +262,8 @@ func (h *Handler) publishTracked(ctx context.Context, out []pending) {
 // outgoing alias keeps its target until the carry-over is done. false
 // means it failed transiently and is to be tried again.
 func (h *Handler) carryOver(ctx context.Context, c *change) bool {
-	if h.autoScaling == nil || c.it.From == "" || c.it.DryRun || h.cfg.DryRun {
-		return true
+	if h.autoScaling == nil || c.it.From == "" || c.it.DryRun || h.cfg.DryRun || !c.gate.IsZero() && c.gate.DeploymentID != "" {
+		return true // a CodeDeploy hook's alias keeps its scalable target
 	}
 	fn, to := c.it.Function.Name, c.it.Qualifier
 	plan, err := h.autoScaling.Plan(ctx, fn, c.it.From)

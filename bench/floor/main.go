@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatch"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -39,6 +41,8 @@ func main() {
 	// Built as prewarm builds them, so that the floor links what it links.
 	_ = codedeploy.NewFromConfig(cfg)
 	_ = codepipeline.NewFromConfig(cfg)
+	_ = cloudwatch.NewFromConfig(cfg)
+	_ = applicationautoscaling.NewFromConfig(cfg)
 	queue := os.Getenv("RESULTS_QUEUE_URL")
 	lambda.Start(func(ctx context.Context, in intent) (string, error) {
 		target := &lambdasvc.GetProvisionedConcurrencyConfigInput{FunctionName: aws.String(in.FunctionName), Qualifier: aws.String(in.To)}
