@@ -36,7 +36,7 @@ func parseStrategyKey(r *derive.Rule, k string, raw json.RawMessage) (done bool,
 	case "utilisation":
 		v := string(bytes.TrimSpace(raw))
 		u, err := strconv.ParseFloat(v, 64)
-		if v == "" || !(v[0] == '-' || v[0] >= '0' && v[0] <= '9') || err != nil || !(u > 0 && u <= 1) {
+		if v == "" || v[0] != '-' && (v[0] < '0' || v[0] > '9') || err != nil || !(u > 0 && u <= 1) {
 			return true, fmt.Errorf("utilisation must be a number in (0, 1], got %s", clipValue(v))
 		}
 		r.Utilisation = &u

@@ -396,13 +396,11 @@ func TestEventRulesTargetTheInputQueue(t *testing.T) {
 	for _, cloudTrail := range []string{"true", "false"} {
 		t.Run("CloudTrailRuleEnabled="+cloudTrail, func(t *testing.T) {
 			r := newResolver(t, tmpl, map[string]string{"CloudTrailRuleEnabled": cloudTrail})
-			var rules []string
 			detailTypes := map[string]bool{}
 			for _, id := range tmpl.ResourcesOfType("AWS::Events::Rule") {
 				if !r.exists(id) {
 					continue
 				}
-				rules = append(rules, id)
 				props := r.properties(id)
 				for _, target := range list(props["Targets"]) {
 					q, attr, ok := getAttOf(path(target, "Arn"))

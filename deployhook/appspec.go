@@ -105,8 +105,13 @@ func appSpecContent(r *types.RevisionLocation) string {
 		return ""
 	case r.AppSpecContent != nil && aws.ToString(r.AppSpecContent.Content) != "":
 		return aws.ToString(r.AppSpecContent.Content)
-	case r.String_ != nil:
-		return aws.ToString(r.String_.Content)
+	}
+	// Deployments created with the String revision type, deprecated since, still carry their
+	// AppSpec there: GetDeployment returns them as they were made. (Two directives: staticcheck
+	// reads lint:ignore, golangci-lint reads nolint.)
+	//lint:ignore SA1019 older deployments carry their AppSpec only in the deprecated field
+	if s := r.String_; s != nil { //nolint:staticcheck // SA1019: as above, older deployments
+		return aws.ToString(s.Content)
 	}
 	return ""
 }

@@ -165,7 +165,13 @@ func TestResolveErrors(t *testing.T) {
 			return &fakeAPI{deployment: appSpecDeployment(t, "testdata/appspec.json", types.DeploymentStatusInProgress)}
 		}, "GetDeployment", "LifecycleEventUnknown", true},
 		{"AppSpec not YAML", func(*testing.T) *fakeAPI {
-			return &fakeAPI{deployment: &types.DeploymentInfo{Revision: &types.RevisionLocation{String_: &types.RawString{Content: aws.String("Resources: [")}}}}
+			return &fakeAPI{deployment: &types.DeploymentInfo{Revision: &types.RevisionLocation{AppSpecContent: &types.AppSpecContent{Content: aws.String("Resources: [")}}}}
+		}, "GetDeployment", "InvalidAppSpec", false},
+		{"AppSpec not YAML in a String revision", func(*testing.T) *fakeAPI {
+			// The deprecated revision type of older deployments, which appSpecContent still reads.
+			//lint:ignore SA1019 the deployment under test is one made with the deprecated type
+			rev := &types.RevisionLocation{String_: &types.RawString{Content: aws.String("Resources: [")}} //nolint:staticcheck // SA1019: as above
+			return &fakeAPI{deployment: &types.DeploymentInfo{Revision: rev}}
 		}, "GetDeployment", "InvalidAppSpec", false},
 		{"target without versions", func(*testing.T) *fakeAPI {
 			tg := target(event("BeforeAllowTraffic", types.LifecycleEventStatusInProgress))

@@ -174,6 +174,10 @@ func TestAWSCLISQSEitherProtocol(t *testing.T) {
 			if err != nil {
 				t.Fatalf("send-message: %v\n%s", err, stderr)
 			}
+			var sent struct{ MessageId string }
+			if err := json.Unmarshal([]byte(out), &sent); err != nil || sent.MessageId == "" {
+				t.Fatalf("send-message output %q: %v, want a MessageId", out, err)
+			}
 			mu.Lock()
 			spoke := protocol
 			mu.Unlock()
@@ -185,6 +189,7 @@ func TestAWSCLISQSEitherProtocol(t *testing.T) {
 			}
 			var got struct {
 				Messages []struct {
+					MessageId         string
 					Body              string
 					ReceiptHandle     string
 					Attributes        map[string]string
@@ -195,7 +200,7 @@ func TestAWSCLISQSEitherProtocol(t *testing.T) {
 				t.Fatalf("receive-message output %q: %v", out, err)
 			}
 			m := got.Messages[0]
-			if m.Body != `{"outcome":"READY"} <&>` || m.Attributes["ApproximateReceiveCount"] != "1" || m.MessageAttributes["kind"].StringValue != "result" {
+			if m.MessageId != sent.MessageId || m.Body != `{"outcome":"READY"} <&>` || m.Attributes["ApproximateReceiveCount"] != "1" || m.MessageAttributes["kind"].StringValue != "result" {
 				t.Errorf("message: %+v", m)
 			}
 			if _, stderr, err := awsCLIAt(t, bin, ts.URL, "sqs", "delete-message", "--queue-url", queueURL, "--receipt-handle", m.ReceiptHandle); err != nil {

@@ -108,7 +108,7 @@ func TestResetRestoresTheWorld(t *testing.T) {
 	if err != nil || resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("POST reset: %v %v", resp, err)
 	}
-	resp.Body.Close()
+	_ = resp.Body.Close() // only the status matters
 	if _, ok := srv.Lambda().Config("my-function", "GREEN"); ok {
 		t.Errorf("GREEN's configuration survived the reset")
 	}

@@ -333,10 +333,10 @@ func lagRows(ctx context.Context, targets int, logf func(string, ...any)) []Row 
 	invocations := 1
 	record := func(ms []results.Message) {
 		for _, m := range ms {
-			switch {
-			case m.Outcome == results.OutcomeApplied:
+			switch m.Outcome {
+			case results.OutcomeApplied:
 				applied[m.FunctionName] = m.Time
-			case m.Outcome == results.OutcomeReady:
+			case results.OutcomeReady:
 				ready[m.FunctionName] = m.Time
 			}
 		}

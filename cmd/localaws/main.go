@@ -191,7 +191,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer stop()
-	fmt.Fprintf(stdout, "localaws listening on %s (world: %s, %d functions, %d queues; control-plane quota %s; fault seed %d)\n",
+	// Progress lines for whoever watches the terminal: a failed write there cannot stop the
+	// emulator serving, so it is not an error of the run (here and below).
+	_, _ = fmt.Fprintf(stdout, "localaws listening on %s (world: %s, %d functions, %d queues; control-plane quota %s; fault seed %d)\n",
 		url, worldName, len(world.Functions), len(srv.SQS().Queues()), quota(opts.ControlPlaneRPS), srv.Seed())
 
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
@@ -218,7 +220,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "event source mapping %s -> %s\n", queueURL, m.invokeURL)
+		_, _ = fmt.Fprintf(stdout, "event source mapping %s -> %s\n", queueURL, m.invokeURL)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -229,7 +231,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	var outMu sync.Mutex
 	for i, dr := range drivers {
 		id := deploys[i].id
-		fmt.Fprintf(stdout, "codedeploy deployment %s running\n", id)
+		_, _ = fmt.Fprintf(stdout, "codedeploy deployment %s running\n", id)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -238,17 +240,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			defer outMu.Unlock()
 			switch {
 			case err != nil:
-				fmt.Fprintf(stdout, "codedeploy deployment %s stopped: %v\n", id, err)
+				_, _ = fmt.Fprintf(stdout, "codedeploy deployment %s stopped: %v\n", id, err)
 			case res.ErrorCode != "":
-				fmt.Fprintf(stdout, "codedeploy deployment %s %s: %s: %s\n", id, res.Status, res.ErrorCode, res.ErrorMessage)
+				_, _ = fmt.Fprintf(stdout, "codedeploy deployment %s %s: %s: %s\n", id, res.Status, res.ErrorCode, res.ErrorMessage)
 			default:
-				fmt.Fprintf(stdout, "codedeploy deployment %s %s\n", id, res.Status)
+				_, _ = fmt.Fprintf(stdout, "codedeploy deployment %s %s\n", id, res.Status)
 			}
 		}()
 	}
 
 	<-ctx.Done()
-	fmt.Fprintln(stdout, "localaws shutting down")
+	_, _ = fmt.Fprintln(stdout, "localaws shutting down")
 	return nil
 }
 
@@ -291,7 +293,7 @@ func deployDrivers(srv *localaws.Server, world localaws.World, deploys deployRun
 // usage prints what localaws serves, its flags and the environment
 // variables that give their defaults.
 func usage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprint(w, `Usage: localaws [flags]
+	_, _ = fmt.Fprint(w, `Usage: localaws [flags]
 
 Runs the local AWS emulator on one port, like LocalStack: the Lambda control
 plane and Invoke (REST-JSON), SQS (AWS JSON 1.0 and the query protocol),
@@ -305,7 +307,7 @@ Flags:
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
-	fmt.Fprint(w, `
+	_, _ = fmt.Fprint(w, `
 Environment:
   LOCALAWS_ADDR   default of -addr (127.0.0.1:4566)
   LOCALAWS_WORLD  default of -world (the built-in world when empty)

@@ -38,7 +38,7 @@ func startRun(t *testing.T, args ...string) (url string, lines <-chan string, st
 	done := make(chan error, 1)
 	go func() {
 		err := run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), noEnv, pw, io.Discard)
-		pw.Close()
+		_ = pw.Close() // a PipeWriter's Close always returns nil
 		done <- err
 	}()
 	sc := bufio.NewScanner(pr)
@@ -209,7 +209,7 @@ func TestRunLogsRequests(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-log"}, noEnv, pw, &stderr)
-		pw.Close()
+		_ = pw.Close() // a PipeWriter's Close always returns nil
 	}()
 	sc := bufio.NewScanner(pr)
 	if !sc.Scan() {
@@ -271,7 +271,7 @@ func TestAddressInUseSaysHowToChooseAnother(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }() // held only to keep the port in use
 	err = run(context.Background(), []string{"-addr", ln.Addr().String()}, noEnv, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "already in use") || !strings.Contains(err.Error(), "-addr") || !strings.Contains(err.Error(), "LOCALAWS_ADDR") {
 		t.Errorf("port in use: %v, want it to say how to choose another (-addr, LOCALAWS_ADDR)", err)

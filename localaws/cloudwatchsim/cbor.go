@@ -221,7 +221,9 @@ func decodeQuery(m cbor.Map) (Query, error) {
 		q.ReturnData = &rd
 	}
 	if _, ok := present(m, "Expression"); ok {
-		return q, fmt.Errorf("Expression: metric math is not emulated")
+		// The member's name starts the message, as in stringMember: the caller prefixes the
+		// query's path (MetricDataQueries[0].Expression: ...).
+		return q, fmt.Errorf("%s: metric math is not emulated", "Expression")
 	}
 	sv, ok := present(m, "MetricStat")
 	if !ok {

@@ -26,7 +26,7 @@ type timeoutClock struct{ *clock.Fake }
 func (c timeoutClock) After(d time.Duration) <-chan time.Time {
 	ch := c.Fake.After(d)
 	if d >= codepipelinesim.ActionTimeout {
-		c.Fake.Advance(d)
+		c.Advance(d)
 	}
 	return ch
 }

@@ -87,7 +87,7 @@ func (h HTTPInvoker) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w", h.URL, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read below; a close error cannot change the response
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: read response: %w", h.URL, err)

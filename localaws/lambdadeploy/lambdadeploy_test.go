@@ -34,7 +34,7 @@ type autoClock struct {
 func (c *autoClock) After(d time.Duration) <-chan time.Time {
 	ch := c.Fake.After(d)
 	if d < lambdadeploy.HookTimeout || c.timeouts {
-		c.Fake.Advance(d)
+		c.Advance(d)
 	}
 	return ch
 }

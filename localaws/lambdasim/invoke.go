@@ -144,7 +144,7 @@ func (s *Service) forward(ctx context.Context, inv invocation, payload []byte) (
 	if err != nil {
 		return nil, false, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read below; a close error cannot change the response
 	body, err = io.ReadAll(io.LimitReader(resp.Body, maxRequestBody+1))
 	if err != nil {
 		return nil, false, err

@@ -488,11 +488,16 @@ func validAttributeName(name string) bool {
 		return false
 	}
 	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+		if !isAlnum(c) && c != '_' && c != '-' && c != '.' {
 			return false
 		}
 	}
 	return true
+}
+
+// isAlnum reports whether c is an ASCII letter or digit.
+func isAlnum(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 func attributeSize(name string, v attributeValue) int {
@@ -518,7 +523,7 @@ func validQueueName(name string, fifo bool) bool {
 		return false
 	}
 	for _, c := range base {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+		if !isAlnum(c) && c != '_' && c != '-' {
 			return false
 		}
 	}

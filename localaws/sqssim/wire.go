@@ -19,10 +19,6 @@ const (
 // legacy query code that SDKs report as the error code.
 type apiError = awsproto.Error
 
-func serializationError(msg string) *apiError { return awsproto.SerializationError(msg) }
-
-func internalError(msg string) *apiError { return awsproto.InternalFailure(msg) }
-
 func queueDoesNotExist() *apiError {
 	return &apiError{Status: http.StatusBadRequest, Code: "QueueDoesNotExist",
 		QueryCode: "AWS.SimpleQueueService.NonExistentQueue", Message: "The specified queue does not exist."}
