@@ -75,7 +75,7 @@ type Config struct {
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
 		MaxConcurrency:  DefaultMaxConcurrency,
-		Wait:     DefaultWait,
+		Wait:            DefaultWait,
 		TrackTimeout:    DefaultTrackTimeout,
 		ControlPlaneRPS: DefaultControlPlaneRPS,
 		Region:          strings.TrimSpace(getenv(EnvRegion)),
