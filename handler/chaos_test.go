@@ -63,7 +63,8 @@ import (
 // redelivered record publishes its results again: counted as duplicates=.
 //
 // Run bigger with PREWARM_CHAOS_INTENTS=N (make chaos); repeat a run's intents
-// and fault dice with PREWARM_CHAOS_SEED.
+// and fault dice with PREWARM_CHAOS_SEED; PREWARM_CHAOS_REASONS=1 logs why each record was
+// handed back.
 
 const (
 	chaosFunctions = 50
@@ -411,6 +412,13 @@ func runChaos(t *testing.T, n int, seed int64, fifo bool) {
 		t.Fatal(err)
 	}
 	rep := checkChaos(t, intents, published, dead, srv.Lambda(), fifo)
+	if os.Getenv("PREWARM_CHAOS_REASONS") != "" {
+		retries.mu.Lock()
+		for id, rs := range retries.reasons {
+			t.Logf("handed back %s: %v", id, rs)
+		}
+		retries.mu.Unlock()
+	}
 
 	for _, d := range dead {
 		batchMu.Lock()

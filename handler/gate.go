@@ -135,6 +135,7 @@ func (h *Handler) runJob(ctx context.Context, inv *invocation, r *record, b *bat
 // decision ends the change, or when its tracking ends.
 func (h *Handler) applyGated(ctx context.Context, inv *invocation, r *record, g intent.Gate, it intent.Intent, b *batch) {
 	msgs, c, err := h.apply(ctx, inv, r, it)
+	endsIntent(msgs, c, err)
 	for i := range msgs {
 		msgs[i].DeploymentID, msgs[i].JobID = g.DeploymentID, g.JobID
 	}

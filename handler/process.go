@@ -277,6 +277,7 @@ func (h *Handler) applyWinner(ctx context.Context, inv *invocation, r *record, o
 	winner := r
 	for {
 		msgs, c, err := h.apply(ctx, inv, winner, winner.msg.Intent)
+		endsIntent(msgs, c, err)
 		b.add(winner, msgs, c)
 		if err != nil {
 			winner.fail("%v", err)
@@ -292,6 +293,14 @@ func (h *Handler) applyWinner(ctx context.Context, inv *invocation, r *record, o
 		m := h.result(it, results.OutcomeSuperseded)
 		m.Reason = fmt.Sprintf("a later intent in the same batch targets %s:%s", it.Function.Name, it.Qualifier)
 		b.add(o, []results.Message{m})
+	}
+}
+
+// endsIntent marks the last of apply's messages as the intent's ending
+// when nothing follows it.
+func endsIntent(msgs []results.Message, c *change, err error) {
+	if c == nil && err == nil && len(msgs) > 0 {
+		msgs[len(msgs)-1].EndsIntent = true
 	}
 }
 

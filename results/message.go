@@ -104,6 +104,9 @@ type Message struct {
 	Reason string `json:"reason,omitempty"`
 	// Time is when the outcome was decided; RFC 3339 in UTC in JSON.
 	Time time.Time `json:"time"`
+	// EndsIntent marks the last result of an intent for its target when the outcome alone does
+	// not say so (an APPLIED that nothing follows, as for wait:false). It is not written.
+	EndsIntent bool `json:"-"`
 }
 
 // Derivation records how the concurrency value was derived: base, scale, then every clamp.

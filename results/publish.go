@@ -434,26 +434,22 @@ func GroupID(m Message) string {
 // drops the copy, while APPLIED and READY for one intent, or results for two targets of one
 // scheduled reconcile, stay distinct.
 //
-// UNCHANGED shares the id of the result it restates. An intent redelivered after it was
-// applied finds its own value in place and answers UNCHANGED: while the allocation is
-// IN_PROGRESS that repeats APPLIED, once it is READY it repeats READY, and with no
-// configuration left it repeats the RELEASED of a removal. Without this, one intent would put
-// two terminal results (READY, then UNCHANGED with status READY) on a FIFO queue.
+// Every result that ends an intent for a qualifier (READY, FAILED, TIMED_OUT, REJECTED,
+// SUPERSEDED, DRY_RUN, RELEASED, an UNCHANGED that nothing follows, an APPLIED that nothing
+// follows) shares one id, whatever its outcome: an intent ends once. A redelivery that finds
+// its work done restates it (UNCHANGED, status READY), and one that arrives with a later
+// intent for the same target in its batch would be SUPERSEDED by it; within the deduplication
+// window SQS drops both rather than publish a second ending. An UNCHANGED while the
+// allocation is IN_PROGRESS shares the id of the APPLIED it restates.
 func DeduplicationID(m Message) string {
 	outcome, status := m.Outcome, m.Status()
-	switch {
-	case outcome == OutcomeReleased, outcome == OutcomeDryRun, outcome == OutcomeRejected:
-		// A release happens once per intent and outgoing qualifier, and a
-		// dry run or a rejection is one decision per intent; the status they
-		// saw (held before, gone or READY on a repeat) must not make a
-		// redelivered one look new.
-		status = ""
-	case outcome == OutcomeUnchanged && status == StatusReady:
-		outcome = OutcomeReady
-	case outcome == OutcomeUnchanged && status == StatusInProgress:
-		outcome = OutcomeApplied
-	case outcome == OutcomeUnchanged && status == "":
-		outcome = OutcomeReleased
+	if m.Terminal() || m.EndsIntent {
+		// One intent ends once for each qualifier: whatever a redelivery of it finds later
+		// (its own result restated, or a later intent of the same batch overtaking it), a
+		// second ending within the deduplication window is dropped, not published.
+		outcome, status = "END", ""
+	} else if outcome == OutcomeUnchanged && status == StatusInProgress {
+		outcome = OutcomeApplied // restates the APPLIED before it
 	}
 	h := sha256.New()
 	for _, part := range []string{m.ID, m.FunctionName, m.Qualifier, string(outcome), status} {

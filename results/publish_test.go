@@ -649,11 +649,22 @@ func TestDeduplicationID(t *testing.T) {
 		t.Errorf("a redelivered result has deduplication id %s, want the same %s", got, id)
 	}
 	for name, m := range map[string]Message{
-		"different outcome": applied, "different status": otherStatus, "different qualifier": otherQualifier,
+		"different outcome": applied, "different qualifier": otherQualifier,
 		"different function": otherFunction, "different id": otherID, "shifted boundaries": shifted,
 	} {
 		if DeduplicationID(m) == id {
 			t.Errorf("%s: deduplication id equals the original's", name)
+		}
+	}
+	// An intent ends once: another ending of the same intent and target (FAILED after a
+	// READY, a SUPERSEDED on redelivery, an APPLIED that ends a wait:false intent) shares it.
+	superseded := ready
+	superseded.Outcome, superseded.Response = OutcomeSuperseded, nil
+	appliedEnd := applied
+	appliedEnd.EndsIntent = true
+	for name, m := range map[string]Message{"FAILED": otherStatus, "SUPERSEDED": superseded, "APPLIED ending the intent": appliedEnd} {
+		if DeduplicationID(m) != id {
+			t.Errorf("%s: deduplication id differs from the READY's: the intent would end twice", name)
 		}
 	}
 }
