@@ -100,7 +100,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // newDemo starts the emulator with world and wires prewarm to it as the template would, with
 // the demo's configuration; stop shuts the emulator down.
 func newDemo(world localaws.World, eventsDir string, stdout, logOut io.Writer) (d *demo, stop func(), err error) {
-	srv, err := localaws.New(world, localaws.Options{})
+	world = withBrokenVersion(world)
+	clk := &demoClock{}
+	srv, err := localaws.New(world, localaws.Options{Clock: clk})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start the local AWS emulator: %w", err)
 	}
@@ -139,6 +141,8 @@ func newDemo(world localaws.World, eventsDir string, stdout, logOut io.Writer) (
 		srv:     srv,
 		// prewarm learns its own account from the ARN it was invoked by.
 		functionARN: fmt.Sprintf("arn:aws:lambda:%s:%s:function:prewarm", world.Region, world.AccountID),
+		hookARN:     fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", world.Region, world.AccountID, hookFunction),
+		clock:       clk,
 	}
 	d.printf("prewarm demo — local AWS emulator at %s (account %s, %s; provisioned concurrency READY %s after a change)\n",
 		url, world.AccountID, world.Region, time.Duration(world.ReadyAfter))
