@@ -149,7 +149,10 @@ func deployed(id, status, version string, pc map[string]int32) func(context.Cont
 	return func(ctx context.Context, d *demo) error {
 		var problems []string
 		info, ok := d.srv.CodeDeploy().Deployment(id)
-		if !ok || info.Status != status {
+		if !ok {
+			return fmt.Errorf("deployment %s does not exist", id)
+		}
+		if info.Status != status {
 			problems = append(problems, fmt.Sprintf("deployment %s is %q, want %s", id, info.Status, status))
 		}
 		got, weights, ok := d.srv.Lambda().Alias(info.FunctionName, info.Alias)

@@ -1,9 +1,11 @@
 // Command demo runs prewarm end to end on the embedded local AWS emulator:
-// it starts the emulator, feeds prewarm the sample events in events/ —
-// directly and through the SQS queue with the event source mapping — prints
-// the result messages read back from the results queue, and checks them
-// against the outcomes each scenario promises. It exits 1, naming the
-// scenarios, when one is not reached.
+// it starts the emulator, feeds prewarm the sample events in events/
+// (directly, and through the SQS queue with the event source mapping), runs
+// CodeDeploy canary deployments with the emulator's driver and prewarm as
+// their hooks, ends a CodePipeline job through prewarm, prints the result
+// messages read back from the results queue, and checks them against the
+// outcomes each scenario promises. It exits 1, naming the scenarios, when
+// one is not reached.
 package main
 
 import (
@@ -48,9 +50,11 @@ const usage = `Usage: go run ./cmd/demo [flags]   (make demo)
 
 Runs prewarm end to end on the embedded local AWS emulator: the sample events
 of -events, directly and through the SQS input queue with an event source
-mapping. Prints every result message read back from the results queue and
-checks it against the outcomes each scenario promises; exits 1, naming the
-scenarios, when one is not reached. About 25 s with the default -ready-after.
+mapping, then CodeDeploy canary deployments with prewarm as their hooks and a
+CodePipeline job. Prints every result message read back from the results
+queue and checks it against the outcomes each scenario promises; exits 1,
+naming the scenarios, when one is not reached. About 45 s, with the default
+-ready-after or a shorter one: prewarm reads a tracked target every 5 s.
 
 Flags:
 `
