@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -81,7 +82,7 @@ func deploy(spec codedeploysim.Deployment) func(context.Context, *demo) error {
 		if err != nil {
 			return fmt.Errorf("deploy %s: %w", spec.ID, err)
 		}
-		d.printHistory(res)
+		d.printHistory(res, spec.TargetVersion)
 		return nil
 	}
 }
@@ -99,7 +100,7 @@ func (d *demo) invokeHook(ctx context.Context, payload []byte) ([]byte, error) {
 
 // printHistory prints the driver's history, times on the emulator's clock from the start.
 // The hook execution ids are left out: they are long and say nothing to a reader.
-func (d *demo) printHistory(res lambdadeploy.Result) {
+func (d *demo) printHistory(res lambdadeploy.Result, target string) {
 	var table bytes.Buffer
 	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	var start time.Time
@@ -116,7 +117,7 @@ func (d *demo) printHistory(res lambdadeploy.Result) {
 		case executions[detail]:
 			detail = ""
 		case st.What == "Shifted":
-			detail = shiftedTo(detail)
+			detail = shiftedTo(detail, target)
 		case st.What == "Invoked":
 			// Recorded when the invocation returns, which may be after the hook answered.
 			detail = detail + " returned"
@@ -136,11 +137,15 @@ func (d *demo) printHistory(res lambdadeploy.Result) {
 }
 
 // shiftedTo says where a Shifted step's weight sends traffic.
-func shiftedTo(weight string) string {
-	if weight == "1" {
-		return "all traffic on the target version"
+func shiftedTo(weight, target string) string {
+	w, err := strconv.ParseFloat(weight, 64)
+	switch {
+	case err != nil:
+		return "weight " + weight + " on version " + target
+	case w >= 1:
+		return "all traffic on version " + target
 	}
-	return "weight " + weight + " on the target version"
+	return fmt.Sprintf("%.4g%% of traffic on version %s", w*100, target)
 }
 
 // deployed checks what a deployment left: its status, the alias on version without routing

@@ -13,6 +13,7 @@ import (
 
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/codepipelinesim"
+	"github.com/prewarm/prewarm/localaws/lambdadeploy"
 	"github.com/prewarm/prewarm/results"
 )
 
@@ -298,5 +299,33 @@ func TestDemoClockSkips(t *testing.T) {
 	case <-c.After(time.Millisecond):
 	case <-time.After(10 * time.Second):
 		t.Fatal("a wait did not fire by the wall clock")
+	}
+}
+
+// TestPrintHistory: one line a step, times from the start, execution ids left out, weights as
+// where the traffic goes.
+func TestPrintHistory(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const exec = "eyJleGVjdXRpb24iOiIxIn0="
+	res := lambdadeploy.Result{DeploymentID: "d-CANARY001", Status: "Failed", ErrorCode: "HOOK_EXECUTION_FAILURE", History: []lambdadeploy.Step{
+		{At: start, Event: "Start", What: "Succeeded"},
+		{At: start, Event: "BeforeAllowTraffic", What: "InProgress", Detail: exec},
+		{At: start.Add(5 * time.Second), Event: "BeforeAllowTraffic", What: "Succeeded", Detail: exec},
+		{At: start.Add(5 * time.Second), Event: "AllowTraffic", What: "Shifted", Detail: "0.3"},
+		{At: start.Add(5*time.Minute + 5*time.Second), Event: "AllowTraffic", What: "Shifted", Detail: "1"},
+	}}
+	var out bytes.Buffer
+	d := &demo{out: &output{w: &out}}
+	d.printHistory(res, "2")
+	want := `   deployment d-CANARY001, on the emulator's clock:
+       +0s    Start               Succeeded
+       +0s    BeforeAllowTraffic  InProgress
+       +5s    BeforeAllowTraffic  Succeeded
+       +5s    AllowTraffic        Shifted     30% of traffic on version 2
+       +5m5s  AllowTraffic        Shifted     all traffic on version 2
+   deployment d-CANARY001 ended Failed (HOOK_EXECUTION_FAILURE)
+`
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
 	}
 }
