@@ -1,9 +1,11 @@
 // Command demo runs prewarm end to end on the embedded local AWS emulator:
-// it starts the emulator, feeds prewarm the sample events in events/ —
-// directly and through the SQS queue with the event source mapping — prints
-// the result messages read back from the results queue, and checks them
-// against the outcomes each scenario promises. It exits 1, naming the
-// scenarios, when one is not reached.
+// it starts the emulator, feeds prewarm the sample events in events/
+// (directly, and through the SQS queue with the event source mapping), runs
+// CodeDeploy canary deployments with the emulator's driver and prewarm as
+// their hooks, ends a CodePipeline job through prewarm, prints the result
+// messages read back from the results queue, and checks them against the
+// outcomes each scenario promises. It exits 1, naming the scenarios, when
+// one is not reached.
 package main
 
 import (
@@ -48,9 +50,11 @@ const usage = `Usage: go run ./cmd/demo [flags]   (make demo)
 
 Runs prewarm end to end on the embedded local AWS emulator: the sample events
 of -events, directly and through the SQS input queue with an event source
-mapping. Prints every result message read back from the results queue and
-checks it against the outcomes each scenario promises; exits 1, naming the
-scenarios, when one is not reached. About 25 s with the default -ready-after.
+mapping, then CodeDeploy canary deployments with prewarm as their hooks and a
+CodePipeline job. Prints every result message read back from the results
+queue and checks it against the outcomes each scenario promises; exits 1,
+naming the scenarios, when one is not reached. About 45 s, with the default
+-ready-after or a shorter one: prewarm reads a tracked target every 5 s.
 
 Flags:
 `
@@ -100,7 +104,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // newDemo starts the emulator with world and wires prewarm to it as the template would, with
 // the demo's configuration; stop shuts the emulator down.
 func newDemo(world localaws.World, eventsDir string, stdout, logOut io.Writer) (d *demo, stop func(), err error) {
-	srv, err := localaws.New(world, localaws.Options{})
+	world = withBrokenVersion(world)
+	clk := &demoClock{}
+	srv, err := localaws.New(world, localaws.Options{Clock: clk})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start the local AWS emulator: %w", err)
 	}
@@ -139,6 +145,8 @@ func newDemo(world localaws.World, eventsDir string, stdout, logOut io.Writer) (
 		srv:     srv,
 		// prewarm learns its own account from the ARN it was invoked by.
 		functionARN: fmt.Sprintf("arn:aws:lambda:%s:%s:function:prewarm", world.Region, world.AccountID),
+		hookARN:     fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", world.Region, world.AccountID, hookFunction),
+		clock:       clk,
 	}
 	d.printf("prewarm demo — local AWS emulator at %s (account %s, %s; provisioned concurrency READY %s after a change)\n",
 		url, world.AccountID, world.Region, time.Duration(world.ReadyAfter))

@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/localaws/codepipelinesim"
+	"github.com/prewarm/prewarm/localaws/lambdadeploy"
 	"github.com/prewarm/prewarm/results"
 )
 
@@ -121,7 +123,7 @@ func TestWrapKeepsEveryWord(t *testing.T) {
 // outcomes it promises, read back from the results queue.
 func TestDemoReachesEveryPromise(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the whole demo (about 10 s)")
+		t.Skip("runs the whole demo (about 45 s)")
 	}
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
@@ -177,5 +179,153 @@ func TestDemoFailsNamingTheScenario(t *testing.T) {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("output does not say %q:\n%s", want, stdout.String())
 		}
+	}
+}
+
+// TestDemoFailsNamingTheGatedScenarios breaks one promise of each CodeDeploy and CodePipeline
+// scenario, each of another kind (an outcome, what the results name as their source, the
+// state left behind): the demo must fail naming exactly those scenarios, saying what differs.
+// It runs the gated scenarios after the two that leave the state the CodePipeline job switches
+// from (my-function:GREEN warm, BLUE released); the deployments start from the world file.
+func TestDemoFailsNamingTheGatedScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs scenarios of the demo")
+	}
+	t.Parallel()
+	world := localaws.DefaultWorld()
+	world.ReadyAfter = localaws.Duration(200 * time.Millisecond)
+	var stdout bytes.Buffer
+	d, stop, err := newDemo(world, "../../events", &stdout, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	byName := map[string]scenario{}
+	for _, s := range scenarios() {
+		byName[s.name] = s
+	}
+	var ss []scenario
+	for _, name := range []string{"alias-switch", "sqs", "codedeploy-canary", "codedeploy-rollback", "codepipeline-job"} {
+		s, ok := byName[name]
+		if !ok {
+			t.Fatalf("the demo has no scenario %s", name)
+		}
+		ss = append(ss, s)
+	}
+	canary, rollback, job := &ss[2], &ss[3], &ss[4]
+	if canary.want[2].target != "checkout-payments:1" || canary.want[2].outcome != results.OutcomeReleased {
+		t.Fatalf("codedeploy-canary promises %v; the test expects version 1 RELEASED third", canary.want)
+	}
+	canary.want[2].target = "checkout-payments:2"
+	rollback.source = &source{trigger: results.TriggerCodeDeploy, deploymentID: canaryDeployment}
+	job.check = jobEnded(pipelineJob, codepipelinesim.JobSucceeded, map[string]string{
+		"outcome": "READY", "function": "my-function", "qualifier": "BLUE", "value": "16",
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	err = d.run(ctx, ss)
+	want := "3 of 5 scenarios did not reach their promised outcomes: codedeploy-canary, codedeploy-rollback, codepipeline-job"
+	if err == nil || err.Error() != want {
+		t.Fatalf("demo with broken promises: %v, want %q\n%s", err, want, stdout.String())
+	}
+	out := stdout.String()
+	// Problems wrap onto several lines; compare with the line breaks and indents gone.
+	flat := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"NOT AS PROMISED (scenario codedeploy-canary)",
+		`not reached: checkout-payments:2 RELEASED (reason containing "provisioned concurrency removed from 1")`,
+		"not promised: checkout-payments:1 RELEASED",
+		"NOT AS PROMISED (scenario codedeploy-rollback)",
+		`checkout-payments:3 APPLIED: trigger "codedeploy" deploymentId "d-ROLLBACK1" jobId "", want trigger "codedeploy" deploymentId "d-CANARY001"`,
+		`checkout-payments:3 FAILED: trigger "codedeploy" deploymentId "d-ROLLBACK1"`,
+		"NOT AS PROMISED (scenario codepipeline-job)",
+		"output variables function=my-function outcome=READY qualifier=BLUE value=15, want Succeeded with function=my-function outcome=READY qualifier=BLUE value=16",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("output does not say %q:\n%s", want, out)
+		}
+	}
+	// Each broken promise shows as its own problems and nothing else differs.
+	if got := strings.Count(out, "     - "); got != 5 {
+		t.Errorf("%d problems reported, want 5 (2 for the canary's outcome, 2 for the rollback's source, 1 for the job's state):\n%s", got, out)
+	}
+}
+
+func TestCompareSource(t *testing.T) {
+	src := source{trigger: results.TriggerCodePipeline, jobID: "job-1"}
+	ok := results.Message{FunctionName: "my-function", Qualifier: "BLUE", Outcome: results.OutcomeReady, Trigger: results.TriggerCodePipeline, JobID: "job-1"}
+	otherJob := ok
+	otherJob.JobID = "job-2"
+	direct := ok
+	direct.Trigger, direct.JobID = results.TriggerDirect, ""
+	got := compareSource(src, []results.Message{ok, otherJob, direct})
+	want := []string{
+		`my-function:BLUE READY: trigger "codepipeline" deploymentId "" jobId "job-2", want trigger "codepipeline" jobId "job-1"`,
+		`my-function:BLUE READY: trigger "direct" deploymentId "" jobId "", want trigger "codepipeline" jobId "job-1"`,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("compareSource (-want +got):\n%s", diff)
+	}
+}
+
+// TestDemoClockSkips: the deployment driver's waits move the emulator's clock ahead and wake
+// what waits on it; the wall clock still moves it too.
+func TestDemoClockSkips(t *testing.T) {
+	c := &demoClock{}
+	before := c.Now()
+	hold := c.After(5 * time.Minute)
+	select {
+	case <-hold:
+		t.Fatal("a five-minute wait fired before the clock moved")
+	default:
+	}
+	skipping{c}.After(5 * time.Minute)
+	select {
+	case <-hold:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a five-minute wait did not fire once the driver skipped five minutes")
+	}
+	if got := c.Now().Sub(before); got < 5*time.Minute {
+		t.Errorf("the clock moved %s, want at least 5m", got)
+	}
+	timeout := skipping{c}.After(time.Hour)
+	select {
+	case <-timeout:
+		t.Error("the driver's one-hour hook timeout was skipped")
+	default:
+	}
+	select {
+	case <-c.After(time.Millisecond):
+	case <-time.After(10 * time.Second):
+		t.Fatal("a wait did not fire by the wall clock")
+	}
+}
+
+// TestPrintHistory: one line a step, times from the start, execution ids left out, weights as
+// where the traffic goes.
+func TestPrintHistory(t *testing.T) {
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const exec = "eyJleGVjdXRpb24iOiIxIn0="
+	res := lambdadeploy.Result{DeploymentID: "d-CANARY001", Status: "Failed", ErrorCode: "HOOK_EXECUTION_FAILURE", History: []lambdadeploy.Step{
+		{At: start, Event: "Start", What: "Succeeded"},
+		{At: start, Event: "BeforeAllowTraffic", What: "InProgress", Detail: exec},
+		{At: start.Add(5 * time.Second), Event: "BeforeAllowTraffic", What: "Succeeded", Detail: exec},
+		{At: start.Add(5 * time.Second), Event: "AllowTraffic", What: "Shifted", Detail: "0.3"},
+		{At: start.Add(5*time.Minute + 5*time.Second), Event: "AllowTraffic", What: "Shifted", Detail: "1"},
+	}}
+	var out bytes.Buffer
+	d := &demo{out: &output{w: &out}}
+	d.printHistory(res, "2")
+	want := `   deployment d-CANARY001, on the emulator's clock:
+       +0s    Start               Succeeded
+       +0s    BeforeAllowTraffic  InProgress
+       +5s    BeforeAllowTraffic  Succeeded
+       +5s    AllowTraffic        Shifted     30% of traffic on version 2
+       +5m5s  AllowTraffic        Shifted     all traffic on version 2
+   deployment d-CANARY001 ended Failed (HOOK_EXECUTION_FAILURE)
+`
+	if diff := cmp.Diff(want, out.String()); diff != "" {
+		t.Errorf("history (-want +got):\n%s", diff)
 	}
 }

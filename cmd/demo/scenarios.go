@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/prewarm/prewarm/handler"
 	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/localaws/codedeploysim"
+	"github.com/prewarm/prewarm/localaws/codepipelinesim"
 	"github.com/prewarm/prewarm/localaws/esm"
 	"github.com/prewarm/prewarm/results"
 )
@@ -37,6 +40,9 @@ type scenario struct {
 	want []outcome
 	// check, when set, verifies what the result messages cannot show: the state left behind.
 	check func(context.Context, *demo) error
+	// source, when set, is what every result message must name as its trigger and the
+	// deployment or job it answers.
+	source *source
 }
 
 // scenarios is the demo, in the order it runs; each scenario starts from the state the
@@ -125,6 +131,43 @@ func scenarios() []scenario {
 				{"checkout-api:GREEN", results.OutcomeReady, "50 (policy)", ""},
 			},
 		},
+		{
+			name:  "codedeploy-canary",
+			title: "CodeDeploy canary gated by prewarm: version 2 warm before any traffic moves, version 1 released after",
+			send:  deploy(canary(canaryDeployment, "1", "2")),
+			want: []outcome{
+				{"checkout-payments:2", results.OutcomeApplied, "5 (mirror of 1)", ""},
+				{"checkout-payments:2", results.OutcomeReady, "5 (mirror of 1)", ""},
+				{"checkout-payments:1", results.OutcomeReleased, "", "provisioned concurrency removed from 1"},
+			},
+			source: &source{trigger: results.TriggerCodeDeploy, deploymentID: canaryDeployment},
+			check:  deployed(canaryDeployment, codedeploysim.DeploymentSucceeded, "2", map[string]int32{"1": 0, "2": 5}),
+		},
+		{
+			name:  "codedeploy-rollback",
+			title: "CodeDeploy rollback when the new version fails to initialise: alias left on version 2, still warm",
+			send:  deploy(canary(failedDeployment, "2", brokenVersion)),
+			want: []outcome{
+				{"checkout-payments:3", results.OutcomeApplied, "5 (mirror of 2)", ""},
+				{"checkout-payments:3", results.OutcomeFailed, "5 (mirror of 2)", "FUNCTION_ERROR_INIT_FAILURE"},
+			},
+			source: &source{trigger: results.TriggerCodeDeploy, deploymentID: failedDeployment},
+			check:  deployed(failedDeployment, codedeploysim.DeploymentFailed, "2", map[string]int32{"2": 5}),
+		},
+		{
+			name:  "codepipeline-job",
+			title: "A CodePipeline job: the switch is followed to READY, then the job ends with its output variables",
+			send:  pipeline,
+			want: []outcome{
+				{"my-function:BLUE", results.OutcomeApplied, "15 (mirror of GREEN)", ""},
+				{"my-function:BLUE", results.OutcomeReady, "15 (mirror of GREEN)", ""},
+				{"my-function:GREEN", results.OutcomeReleased, "", "provisioned concurrency removed from GREEN"},
+			},
+			source: &source{trigger: results.TriggerCodePipeline, jobID: pipelineJob},
+			check: jobEnded(pipelineJob, codepipelinesim.JobSucceeded, map[string]string{
+				"outcome": "READY", "function": "my-function", "qualifier": "BLUE", "value": "15",
+			}),
+		},
 	}
 }
 
@@ -138,7 +181,11 @@ type demo struct {
 	dir         string
 	srv         *localaws.Server
 	functionARN string
-	invokes     int
+	hookARN     string
+	// clock is the emulator's, which the deployment driver moves ahead.
+	clock *demoClock
+	// invokes counts invocations, some of them concurrent (the driver's hooks).
+	invokes atomic.Int64
 }
 
 // run runs every scenario, printing its results and whether they are the promised ones. A
@@ -158,6 +205,9 @@ func (d *demo) run(ctx context.Context, ss []scenario) error {
 		}
 		d.printResults(msgs, began)
 		problems := compare(s.want, msgs)
+		if s.source != nil {
+			problems = append(problems, compareSource(*s.source, msgs)...)
+		}
 		if s.check != nil {
 			if err := s.check(ctx, d); err != nil {
 				problems = append(problems, err.Error())
@@ -194,9 +244,8 @@ func (d *demo) load(name string) ([]byte, error) {
 // invoke pushes payload through aws-lambda-go's decoding path, as Lambda does, with the
 // Lambda context Lambda gives: a request id and the ARN prewarm was invoked by.
 func (d *demo) invoke(ctx context.Context, payload []byte) ([]byte, error) {
-	d.invokes++
 	ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{
-		AwsRequestID:       fmt.Sprintf("demo-request-%d", d.invokes),
+		AwsRequestID:       fmt.Sprintf("demo-request-%d", d.invokes.Add(1)),
 		InvokedFunctionArn: d.functionARN,
 	})
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
