@@ -24,14 +24,22 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it inte
 	dryRun := it.DryRun || h.cfg.DryRun
 
 	// The reads the decision needs do not depend on one another: the
-	// target, the mirror source and the account settings are read together,
-	// so that a switch costs one round trip before its Put, not three.
+	// target, the mirror source, the account settings, and the outgoing
+	// alias's demand and auto scaling are read together, so that a switch
+	// costs one round trip before its Put, not five.
 	removing := it.Concurrency != nil && *it.Concurrency == 0
 	mirror := it.Concurrency == nil && it.From != ""
+	var policy *derive.Rule
+	if rule, ok := h.cfg.Policy.Rule(it.Function.Name); ok {
+		policy = &rule
+	}
 	var (
 		wg                 sync.WaitGroup
 		src                provision.Status
 		srcErr, accountErr error
+		sig                *derive.Demand
+		scaling            autoScalingBounds
+		demandErr, aasErr  error
 	)
 	if mirror {
 		wg.Go(func() { src, srcErr = h.control.Get(ctx, fn, it.From) })
@@ -39,9 +47,11 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it inte
 	if !removing {
 		wg.Go(func() { _, accountErr = h.unreservedConcurrency(ctx, inv) })
 	}
+	wg.Go(func() { sig, demandErr = h.readDemand(ctx, it, policy) })
+	wg.Go(func() { scaling, aasErr = h.readAutoScaling(ctx, it) })
 	target, err := h.control.Get(ctx, fn, q)
 	wg.Wait()
-	for _, err := range []error{err, srcErr, accountErr} {
+	for _, err := range []error{err, srcErr, accountErr, demandErr, aasErr} {
 		if err != nil {
 			return h.failed(it, nil, err)
 		}
@@ -56,15 +66,9 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it inte
 		Target:         derive.State{Requested: target.Requested, Status: string(target.Status)},
 		Limits:         derive.Limits{MinimumUnreserved: minimumUnreserved},
 	}
-	if rule, ok := h.cfg.Policy.Rule(it.Function.Name); ok {
-		in.Policy = &rule
-	}
-	if err := h.readDemand(ctx, it, &in); err != nil {
-		return h.failed(it, nil, err)
-	}
-	if err := h.readAutoScaling(ctx, it, &in); err != nil {
-		return h.failed(it, nil, err)
-	}
+	in.Policy = policy
+	in.Strategy, in.Utilisation, in.Demand = it.Strategy, it.Utilisation, sig
+	in.AutoScalingDesired, in.AutoScalingMin, in.AutoScalingMax = scaling.min, scaling.min, scaling.max
 	if mirror && src.Exists {
 		n := src.Requested
 		in.Mirror = &n
@@ -160,47 +164,50 @@ func (h *Handler) apply(ctx context.Context, inv *invocation, r *record, it inte
 // intent or its policy asks for the demand strategy. A signal that cannot
 // be read for good leaves the decision to fall back (mirror, then the
 // policy default), saying so; a transient failure is handed back.
-func (h *Handler) readDemand(ctx context.Context, it intent.Intent, in *derive.Input) error {
-	choice := derive.Choose(it.Strategy, it.Window, it.Utilisation, in.Policy)
-	in.Strategy, in.Utilisation = it.Strategy, it.Utilisation
+func (h *Handler) readDemand(ctx context.Context, it intent.Intent, policy *derive.Rule) (*derive.Demand, error) {
+	choice := derive.Choose(it.Strategy, it.Window, it.Utilisation, policy)
 	if !choice.Demand || it.Concurrency != nil || it.From == "" || h.demand == nil {
-		return nil
+		return nil, nil
 	}
 	sig, err := h.demand.Read(ctx, it.Function.Name, it.From, choice.Window)
 	if err != nil {
 		if awsfault.IsTransient(err) {
-			return err
+			return nil, err
 		}
 		h.log.WarnContext(ctx, "demand not readable; falling back", "functionName", it.Function.Name, "from", it.From, "error", err.Error())
-		return nil
+		return nil, nil
 	}
-	in.Demand = &sig
-	return nil
+	return &sig, nil
 }
+
+// autoScalingBounds are the minimum and maximum of a scalable target; nil
+// when there is none.
+type autoScalingBounds struct{ min, max *int64 }
 
 // readAutoScaling reads the outgoing alias's scalable target, if it has
 // one: a mirror takes its minimum when that is higher than what the alias
 // requests, and the value is kept within its bounds, which Application
 // Auto Scaling would otherwise move it back into.
-func (h *Handler) readAutoScaling(ctx context.Context, it intent.Intent, in *derive.Input) error {
+func (h *Handler) readAutoScaling(ctx context.Context, it intent.Intent) (autoScalingBounds, error) {
 	if h.autoScaling == nil || it.From == "" || it.Concurrency != nil || it.Trigger == intent.TriggerCodeDeploy {
 		// A CodeDeploy hook moves traffic between versions under one alias,
 		// whose scalable target stays where it is.
-		return nil
+		return autoScalingBounds{}, nil
 	}
 	plan, err := h.autoScaling.Plan(ctx, it.Function.Name, it.From)
 	if err != nil {
 		if awsfault.IsTransient(err) {
-			return err
+			return autoScalingBounds{}, err
 		}
 		h.log.WarnContext(ctx, "auto scaling of the outgoing alias not readable", "functionName", it.Function.Name, "from", it.From, "error", err.Error())
-		return nil
+		return autoScalingBounds{}, nil
 	}
-	if t := plan.Target; t != nil {
-		lo, hi := int64(aws.ToInt32(t.MinCapacity)), int64(aws.ToInt32(t.MaxCapacity))
-		in.AutoScalingDesired, in.AutoScalingMin, in.AutoScalingMax = &lo, &lo, &hi
+	t := plan.Target
+	if t == nil {
+		return autoScalingBounds{}, nil
 	}
-	return nil
+	lo, hi := int64(aws.ToInt32(t.MinCapacity)), int64(aws.ToInt32(t.MaxCapacity))
+	return autoScalingBounds{min: &lo, max: &hi}, nil
 }
 
 // decide derives the decision for in. Derivations that spend the
