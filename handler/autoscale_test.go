@@ -92,3 +92,29 @@ func TestFailedSwitchLeavesAutoScalingAlone(t *testing.T) {
 		t.Errorf("BLUE's auto scaling = %+v, %v; want it kept", blue, err)
 	}
 }
+
+// TestReconcileReportsStrayScalableTarget: a scalable target on an alias
+// that holds no provisioned concurrency (its switch released it) is
+// reported by reconcile with the command that removes it, and nothing is
+// changed.
+func TestReconcileReportsStrayScalableTarget(t *testing.T) {
+	e := newEnv(t, withWorld(func(w *localaws.World) {
+		w.ScalableTargets = []autoscalingsim.Target{{Function: "checkout-api", Qualifier: "GREEN", Min: 1, Max: 10}}
+	}))
+	got := e.reconcile()
+	var found bool
+	for _, m := range got {
+		if m.FunctionName == "checkout-api" && m.Qualifier == "GREEN" {
+			found = m.Outcome == "DRY_RUN" && strings.Contains(m.Reason, "deregister-scalable-target")
+			if !found {
+				t.Errorf("checkout-api:GREEN result %+v, want a DRY_RUN naming the command", m)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("results %v: no report of the scalable target on checkout-api:GREEN", outcomes(got))
+	}
+	if plan, err := e.autoScaling.Plan(context.Background(), "checkout-api", "GREEN"); err != nil || plan.Empty() {
+		t.Errorf("GREEN's scalable target = %+v, %v; want it left in place", plan, err)
+	}
+}

@@ -51,6 +51,7 @@ type AutoScaling interface {
 	Plan(ctx context.Context, function, from string) (autoscale.Plan, error)
 	Register(ctx context.Context, p autoscale.Plan, to string) (autoscale.Registration, error)
 	Finish(ctx context.Context, p autoscale.Plan, to string) error
+	Targets(ctx context.Context) (map[string][]autoscale.Target, error)
 }
 
 var (

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/prewarm/prewarm/autoscale"
 	"github.com/prewarm/prewarm/derive"
 	"github.com/prewarm/prewarm/intent"
 	"github.com/prewarm/prewarm/provision"
@@ -47,6 +48,16 @@ func (h *Handler) reconcile(ctx context.Context, inv *invocation, r *record) ([]
 		}
 	}
 
+	// Scalable targets are listed once for the pass (Application Auto
+	// Scaling filters only by exact resource id).
+	var scaling map[string][]autoscale.Target
+	if h.autoScaling != nil {
+		var err error
+		if scaling, err = h.autoScaling.Targets(ctx); err != nil {
+			h.log.WarnContext(ctx, "reconcile: scalable targets not listed", "error", err.Error())
+		}
+	}
+
 	var mu sync.Mutex
 	var out []pending
 	var cs []*change
@@ -61,7 +72,7 @@ func (h *Handler) reconcile(ctx context.Context, inv *invocation, r *record) ([]
 				mu.Unlock()
 				return nil
 			}
-			ms, tr, err := h.reconcileFunction(ctx, inv, r, base, name)
+			ms, tr, err := h.reconcileFunction(ctx, inv, r, base, name, scaling)
 			mu.Lock()
 			defer mu.Unlock()
 			for _, m := range ms {
@@ -139,7 +150,7 @@ func (h *Handler) reconcileTargets(ctx context.Context, inv *invocation) ([]stri
 	return slices.Compact(names), nil
 }
 
-func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, r *record, base intent.Intent, function string) ([]results.Message, []*change, error) {
+func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, r *record, base intent.Intent, function string, scaling map[string][]autoscale.Target) ([]results.Message, []*change, error) {
 	fn, _, err := intent.ParseFunction(function)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse %q: %w", function, err)
@@ -158,6 +169,23 @@ func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, r *rec
 	}
 	var out []results.Message
 	var cs []*change
+	for _, t := range scaling[fn.Name] {
+		// A scalable target on an alias that holds no provisioned
+		// concurrency manages nothing that receives traffic through
+		// prewarm: its policies would only put capacity back. Reported,
+		// with the command that removes it; nothing is changed.
+		var pc derive.State
+		for _, cfg := range configs {
+			if cfg.Qualifier == t.Qualifier {
+				pc = derive.State{Requested: cfg.Requested, Status: string(cfg.Status.Status)}
+			}
+		}
+		if reason, stray := autoscale.Stray(fn.Name, t, pc, nil); stray {
+			it := base
+			it.Qualifier = t.Qualifier
+			out = append(out, h.message(&change{rec: r, it: it}, results.OutcomeDryRun, reason))
+		}
+	}
 	for _, cfg := range configs {
 		it := base
 		it.Qualifier = cfg.Qualifier
