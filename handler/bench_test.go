@@ -269,6 +269,10 @@ func (f *benchLambda) ListFunctions(context.Context, *lambdasvc.ListFunctionsInp
 	return &lambdasvc.ListFunctionsOutput{}, nil
 }
 
+func (f *benchLambda) GetAlias(context.Context, *lambdasvc.GetAliasInput, ...func(*lambdasvc.Options)) (*lambdasvc.GetAliasOutput, error) {
+	return &lambdasvc.GetAliasOutput{}, nil
+}
+
 // benchSQS accepts every entry of a SendMessageBatch.
 type benchSQS struct{}
 

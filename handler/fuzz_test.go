@@ -84,6 +84,10 @@ func (c *memControl) List(_ context.Context, function string) ([]provision.Quali
 func (c *memControl) Reservation(context.Context, string) (int64, bool, error) { return 0, false, nil }
 func (c *memControl) Unreserved(context.Context) (int64, error)                { return 900, nil }
 
+func (c *memControl) AliasWeights(context.Context, string, string) (map[string]float64, error) {
+	return map[string]float64{}, nil
+}
+
 func (c *memControl) FunctionNames(_ context.Context, keep func(string) bool) ([]string, error) {
 	var out []string
 	for _, n := range []string{"my-function", "checkout-api", "payroll"} {

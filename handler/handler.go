@@ -37,6 +37,7 @@ type Control interface {
 	Reservation(ctx context.Context, function string) (n int64, ok bool, err error)
 	Unreserved(ctx context.Context) (int64, error)
 	FunctionNames(ctx context.Context, keep func(name string) bool) ([]string, error)
+	AliasWeights(ctx context.Context, function, alias string) (map[string]float64, error)
 }
 
 // Demand reads the demand signal of a qualifier over a window.

@@ -191,7 +191,9 @@ func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, r *rec
 		it.Qualifier = cfg.Qualifier
 		if cfg.Status.Status == provision.Failed {
 			c := &change{rec: r, it: it, observed: cfg.Status}
-			out = append(out, h.message(c, results.OutcomeFailed, fmt.Sprintf("provisioned concurrency on %s:%s is FAILED: %s", fn.Name, cfg.Qualifier, cfg.StatusReason)))
+			reason := fmt.Sprintf("provisioned concurrency on %s:%s is FAILED: %s", fn.Name, cfg.Qualifier, cfg.StatusReason)
+			reason += h.weightsLeftBehind(ctx, fn, cfg)
+			out = append(out, h.message(c, results.OutcomeFailed, reason))
 			continue
 		}
 		rule, ok := h.cfg.Policy.Rule(fn.Name)
@@ -241,4 +243,28 @@ func (h *Handler) reconcileFunction(ctx context.Context, inv *invocation, r *rec
 		cs = append(cs, c)
 	}
 	return out, cs, nil
+}
+
+// weightsLeftBehind says, for a FAILED configuration on an alias, whether
+// the alias still routes by weight minutes after it failed — what a failed
+// initialisation leaves under SAM's alias provisioned concurrency, and what
+// makes every later deployment fail until the weights are cleared — with
+// the command that clears them. "" for anything else.
+func (h *Handler) weightsLeftBehind(ctx context.Context, fn intent.Function, cfg provision.QualifiedStatus) string {
+	if strings.Trim(cfg.Qualifier, "0123456789") == "" {
+		return "" // a version routes nothing
+	}
+	weights, err := h.control.AliasWeights(ctx, fn.String(), cfg.Qualifier)
+	if err != nil || len(weights) == 0 {
+		return ""
+	}
+	failedAt, ok := derive.ParseLastModified(cfg.LastModified)
+	if !ok {
+		return ""
+	}
+	left, ok := derive.WeightsLeftBehind(fn.Name, cfg.Qualifier, weights, derive.State{Requested: cfg.Requested, Status: string(cfg.Status.Status)}, failedAt, h.now(), 0)
+	if !ok {
+		return ""
+	}
+	return "; " + left.Reason + "; clear them with: " + left.Command
 }

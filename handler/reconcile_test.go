@@ -1,13 +1,16 @@
 package handler_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/prewarm/prewarm/handler"
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
 	"github.com/prewarm/prewarm/results"
@@ -169,4 +172,38 @@ func TestReconcileCoversARNEntries(t *testing.T) {
 	if n := e.lambdaCalls()["ListProvisionedConcurrencyConfigs"]; n != 3 {
 		t.Errorf("ListProvisionedConcurrencyConfigs called %d times, want once for each of 3 functions", n)
 	}
+}
+
+// TestReconcileReportsWeightsLeftBehind: an alias whose provisioned
+// concurrency FAILED while it still routes by weight, minutes later, is
+// what a failed initialisation leaves under SAM's alias provisioned
+// concurrency; reconcile's FAILED result says so, with the command that
+// clears the weights.
+func TestReconcileReportsWeightsLeftBehind(t *testing.T) {
+	e := newEnv(t)
+	e.put("broken-function", "GREEN", 5) // version 2 fails to initialise
+	// The emulator refuses routing weights on an alias with provisioned
+	// concurrency; AWS adds them (CodeDeploy's traffic shifting) and keeps
+	// them. Control answers as AWS would.
+	e.rewireWith(func(d *handler.Deps) { d.Control = weightedControl{e.control} })
+	e.clk.Advance(10 * time.Minute)
+	var reason string
+	for _, m := range e.reconcile() {
+		if m.FunctionName == "broken-function" && m.Qualifier == "GREEN" && m.Outcome == "FAILED" {
+			reason = m.Reason
+		}
+	}
+	if !strings.Contains(reason, "update-alias") || !strings.Contains(reason, "--routing-config") {
+		t.Errorf("FAILED reason %q, want the weights left behind and the command that clears them", reason)
+	}
+}
+
+// weightedControl reports broken-function:GREEN routing 90% to version 1.
+type weightedControl struct{ handler.Control }
+
+func (w weightedControl) AliasWeights(ctx context.Context, function, alias string) (map[string]float64, error) {
+	if function == "broken-function" && alias == "GREEN" {
+		return map[string]float64{"1": 0.9}, nil
+	}
+	return w.Control.AliasWeights(ctx, function, alias)
 }

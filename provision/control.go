@@ -26,6 +26,7 @@ type LambdaAPI interface {
 	GetFunctionConcurrency(ctx context.Context, params *lambdasvc.GetFunctionConcurrencyInput, optFns ...func(*lambdasvc.Options)) (*lambdasvc.GetFunctionConcurrencyOutput, error)
 	GetAccountSettings(ctx context.Context, params *lambdasvc.GetAccountSettingsInput, optFns ...func(*lambdasvc.Options)) (*lambdasvc.GetAccountSettingsOutput, error)
 	ListFunctions(ctx context.Context, params *lambdasvc.ListFunctionsInput, optFns ...func(*lambdasvc.Options)) (*lambdasvc.ListFunctionsOutput, error)
+	GetAlias(ctx context.Context, params *lambdasvc.GetAliasInput, optFns ...func(*lambdasvc.Options)) (*lambdasvc.GetAliasOutput, error)
 }
 
 var _ LambdaAPI = (*lambdasvc.Client)(nil)
@@ -344,6 +345,25 @@ func (c *Controller) Unreserved(ctx context.Context) (int64, error) {
 		return 0, &Error{Op: "GetAccountSettings", Code: "MissingAccountLimit", Message: "response carries no AccountLimit"}
 	}
 	return int64(aws.ToInt32(out.AccountLimit.UnreservedConcurrentExecutions)), nil
+}
+
+// AliasWeights reads the routing weights of function:alias
+// (AdditionalVersionWeights; empty when it routes all traffic to one
+// version).
+func (c *Controller) AliasWeights(ctx context.Context, function, alias string) (map[string]float64, error) {
+	var out *lambdasvc.GetAliasOutput
+	err := c.do(ctx, "GetAlias", function, alias, func(ctx context.Context) error {
+		var err error
+		out, err = c.api.GetAlias(ctx, &lambdasvc.GetAliasInput{FunctionName: aws.String(function), Name: aws.String(alias)})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out.RoutingConfig == nil {
+		return map[string]float64{}, nil
+	}
+	return out.RoutingConfig.AdditionalVersionWeights, nil
 }
 
 // FunctionNames lists the names of every function in the account and
