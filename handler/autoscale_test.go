@@ -118,3 +118,21 @@ func TestReconcileReportsStrayScalableTarget(t *testing.T) {
 		t.Errorf("GREEN's scalable target = %+v, %v; want it left in place", plan, err)
 	}
 }
+
+// TestAutoScalingMovesWithoutARelease: a switch that keeps its outgoing
+// alias's PC still moves the auto scaling to the alias taking the traffic.
+func TestAutoScalingMovesWithoutARelease(t *testing.T) {
+	e := newEnv(t, withBlueAutoScaling(5))
+	if _, err := e.invoke([]byte(`{"functionName":"checkout-api","from":"BLUE","to":"GREEN"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"checkout-api:GREEN APPLIED", "checkout-api:GREEN READY"}, outcomes(e.published("prewarm-results"))); diff != "" {
+		t.Fatalf("results (-want +got):\n%s", diff)
+	}
+	if green, err := e.autoScaling.Plan(context.Background(), "checkout-api", "GREEN"); err != nil || green.Empty() {
+		t.Errorf("GREEN's auto scaling = %+v, %v; want BLUE's", green, err)
+	}
+	if st := e.pc("checkout-api", "BLUE"); st.Requested != 20 {
+		t.Errorf("BLUE = %+v, want its 20 kept (no release asked)", st)
+	}
+}

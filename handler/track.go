@@ -124,6 +124,10 @@ func (h *Handler) pollRound(ctx, work context.Context, inv *invocation, due []*c
 			if !h.carryOver(work, c) {
 				continue // tried again at the next read; the release waits for it
 			}
+			if c.it.Release.Mode == intent.ReleaseNone {
+				c.done = true // READY, auto scaling moved, nothing to release
+				continue
+			}
 			releases = append(releases, c)
 		}
 	}
@@ -239,18 +243,17 @@ func (h *Handler) publishTracked(ctx context.Context, out []pending) {
 			c.done = false
 			continue
 		}
-		if c.done {
-			c.final = p.msg
-		}
+		c.final = p.msg
 		switch {
 		case p.msg.Outcome == results.OutcomeReady:
+			// With an outgoing qualifier, its auto scaling and release come
+			// next (pollRound); without one, READY is the end.
 			c.reported = results.OutcomeReady
-			if c.it.From == "" || c.it.Release.Mode == intent.ReleaseNone {
+			if c.it.From == "" {
 				c.done = true
 			}
 		case p.msg.Qualifier == c.it.From && c.reported == results.OutcomeReady:
 			c.done = true // the release step's result
-			c.final = p.msg
 		}
 	}
 }
