@@ -21,8 +21,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 
+	"github.com/prewarm/prewarm/autoscale"
 	"github.com/prewarm/prewarm/config"
 	"github.com/prewarm/prewarm/handler"
 	"github.com/prewarm/prewarm/localaws"
@@ -53,7 +55,7 @@ of -events, directly and through the SQS input queue with an event source
 mapping, then CodeDeploy canary deployments with prewarm as their hooks and a
 CodePipeline job. Prints every result message read back from the results
 queue and checks it against the outcomes each scenario promises; exits 1,
-naming the scenarios, when one is not reached. About 45 s, with the default
+naming the scenarios, when one is not reached. About 55 s, with the default
 -ready-after or a shorter one: prewarm reads a tracked target every 5 s.
 
 Flags:
@@ -104,7 +106,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // newDemo starts the emulator with world and wires prewarm to it as the template would, with
 // the demo's configuration; stop shuts the emulator down.
 func newDemo(world localaws.World, eventsDir string, stdout, logOut io.Writer) (d *demo, stop func(), err error) {
-	world = withBrokenVersion(world)
+	world = withScalingFunctions(withBrokenVersion(world))
 	clk := &demoClock{}
 	srv, err := localaws.New(world, localaws.Options{Clock: clk})
 	if err != nil {
@@ -122,7 +124,7 @@ func newDemo(world localaws.World, eventsDir string, stdout, logOut io.Writer) (
 		"AWS_REGION":         world.Region,
 		"RESULTS_QUEUE_URL":  queueURL("prewarm-results"),
 		"FOLLOWUP_QUEUE_URL": queueURL("prewarm-followup"),
-		"ALLOWED_FUNCTIONS":  "my-function,checkout-*,orders-worker,broken-function",
+		"ALLOWED_FUNCTIONS":  "my-function,checkout-*,orders-worker,broken-function,catalog-api,pricing-api",
 		"MAX_CONCURRENCY":    "100",
 		"POLICY":             `{"checkout-*":{"default":10,"max":50}}`,
 		"WAIT_SECONDS":       "20",
@@ -135,14 +137,16 @@ func newDemo(world localaws.World, eventsDir string, stdout, logOut io.Writer) (
 	}
 	awsCfg := localaws.SDKConfig(url)
 	d = &demo{
-		out:     &output{w: stdout},
-		h:       handler.FromConfig(cfg, awsCfg, slog.New(slog.NewJSONHandler(logOut, nil)), nil),
-		sqs:     sqs.NewFromConfig(awsCfg),
-		lambda:  lambdasvc.NewFromConfig(awsCfg),
-		results: queueURL("prewarm-results"),
-		events:  queueURL("prewarm-events"),
-		dir:     eventsDir,
-		srv:     srv,
+		out:    &output{w: stdout},
+		h:      handler.FromConfig(cfg, awsCfg, slog.New(slog.NewJSONHandler(logOut, nil)), nil),
+		sqs:    sqs.NewFromConfig(awsCfg),
+		lambda: lambdasvc.NewFromConfig(awsCfg),
+		// Reads the state the auto scaling scenario leaves, as prewarm reads it.
+		autoScaling: autoscale.New(applicationautoscaling.NewFromConfig(awsCfg)),
+		results:     queueURL("prewarm-results"),
+		events:      queueURL("prewarm-events"),
+		dir:         eventsDir,
+		srv:         srv,
 		// prewarm learns its own account from the ARN it was invoked by.
 		functionARN: fmt.Sprintf("arn:aws:lambda:%s:%s:function:prewarm", world.Region, world.AccountID),
 		hookARN:     fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", world.Region, world.AccountID, hookFunction),

@@ -123,7 +123,7 @@ func TestWrapKeepsEveryWord(t *testing.T) {
 // outcomes it promises, read back from the results queue.
 func TestDemoReachesEveryPromise(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs the whole demo (about 45 s)")
+		t.Skip("runs the whole demo (about 55 s)")
 	}
 	t.Parallel()
 	var stdout, stderr bytes.Buffer
@@ -249,6 +249,74 @@ func TestDemoFailsNamingTheGatedScenarios(t *testing.T) {
 	// Each broken promise shows as its own problems and nothing else differs.
 	if got := strings.Count(out, "     - "); got != 5 {
 		t.Errorf("%d problems reported, want 5 (2 for the canary's outcome, 2 for the rollback's source, 1 for the job's state):\n%s", got, out)
+	}
+}
+
+// TestDemoFailsNamingTheScalingScenarios breaks one promise of the auto scaling scenario (the
+// state left behind) and one of the demand scenario (the value): the demo must fail naming
+// exactly those two, saying what differs. Their functions are the demo's alone, so they run
+// from the world file.
+func TestDemoFailsNamingTheScalingScenarios(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs scenarios of the demo")
+	}
+	t.Parallel()
+	world := localaws.DefaultWorld()
+	world.ReadyAfter = localaws.Duration(200 * time.Millisecond)
+	var stdout bytes.Buffer
+	d, stop, err := newDemo(world, "../../events", &stdout, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	var ss []scenario
+	for _, s := range scenarios() {
+		if s.name == "autoscaling-switch" || s.name == "demand" {
+			ss = append(ss, s)
+		}
+	}
+	if len(ss) != 2 || ss[0].name != "autoscaling-switch" || ss[1].want[0].outcome != results.OutcomeApplied {
+		t.Fatalf("scenarios %v; the test expects autoscaling-switch, then demand promising APPLIED first", ss)
+	}
+	ss[0].check = autoScalingMoved(scaledFunction, "BLUE", "GREEN", scaledMin, scaledMax+1, 1, 1)
+	ss[1].want[0].value = "21 (demand: peak 14 over 24h, 4 datapoints ÷ 0.7)"
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	err = d.run(ctx, ss)
+	want := "2 of 2 scenarios did not reach their promised outcomes: autoscaling-switch, demand"
+	if err == nil || err.Error() != want {
+		t.Fatalf("demo with broken promises: %v, want %q\n%s", err, want, stdout.String())
+	}
+	out := stdout.String()
+	flat := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{
+		"NOT AS PROMISED (scenario autoscaling-switch)",
+		"catalog-api:GREEN has a scalable target with min 5, max 40, 1 policies, 1 scheduled actions; want min 5, max 41, 1 policies, 1 scheduled actions",
+		"NOT AS PROMISED (scenario demand)",
+		"not reached: pricing-api:GREEN APPLIED 21 (demand: peak 14 over 24h, 4 datapoints ÷ 0.7)",
+		"not promised: pricing-api:GREEN APPLIED 20 (demand: peak 14 over 24h, 4 datapoints ÷ 0.7) IN_PROGRESS",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("output does not say %q:\n%s", want, out)
+		}
+	}
+	if got := strings.Count(out, "     - "); got != 3 {
+		t.Errorf("%d problems reported, want 3 (1 for the auto scaling state, 2 for the demand value):\n%s", got, out)
+	}
+}
+
+// TestValueOfDemand: a demand derivation prints the metrics it was computed from, spillover
+// only when there was some.
+func TestValueOfDemand(t *testing.T) {
+	m := results.Message{Derivation: &results.Derivation{Strategy: results.StrategyDemand, Value: 23,
+		Demand: &results.Demand{Peak: 14.5, Window: "6h", Utilisation: 0.65, Datapoints: 1}}}
+	if got, want := valueOf(m), "23 (demand: peak 14.5 over 6h, 1 datapoint ÷ 0.65)"; got != want {
+		t.Errorf("valueOf = %q, want %q", got, want)
+	}
+	m.Derivation.Demand.Spillover = 3
+	if got, want := valueOf(m), "23 (demand: peak 14.5 over 6h, 1 datapoint, spillover 3 ÷ 0.65)"; got != want {
+		t.Errorf("valueOf with spillover = %q, want %q", got, want)
 	}
 }
 

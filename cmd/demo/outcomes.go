@@ -97,8 +97,11 @@ func targetOf(t string) string {
 // response requests.
 func valueOf(m results.Message) string {
 	if d := m.Derivation; d != nil {
-		if d.Strategy == results.StrategyMirror {
+		switch d.Strategy {
+		case results.StrategyMirror:
 			return fmt.Sprintf("%d (mirror of %s)", d.Value, d.From)
+		case results.StrategyDemand:
+			return demandOf(d)
 		}
 		return fmt.Sprintf("%d (%s)", d.Value, d.Strategy)
 	}

@@ -18,6 +18,7 @@ import (
 	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/prewarm/prewarm/autoscale"
 	"github.com/prewarm/prewarm/handler"
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/codedeploysim"
@@ -168,6 +169,28 @@ func scenarios() []scenario {
 				"outcome": "READY", "function": "my-function", "qualifier": "BLUE", "value": "15",
 			}),
 		},
+		{
+			name:  "autoscaling-switch",
+			title: "Auto scaling moves with the switch: BLUE's scalable target, policy and scheduled action go to GREEN once it is READY",
+			send: given(fmt.Sprintf("catalog-api:BLUE holds %d provisioned, with a scalable target: min %d, max %d, 1 target tracking policy, 1 scheduled action", scaledPC, scaledMin, scaledMax),
+				inline(autoScalingIntent)),
+			want: []outcome{
+				{"catalog-api:GREEN", results.OutcomeApplied, "10 (mirror of BLUE)", ""},
+				{"catalog-api:GREEN", results.OutcomeReady, "10 (mirror of BLUE)", ""},
+				{"catalog-api:BLUE", results.OutcomeReleased, "", "auto scaling (min 5, max 40, 1 policies, 1 scheduled actions) moved from BLUE to GREEN"},
+			},
+			check: autoScalingMoved(scaledFunction, "BLUE", "GREEN", scaledMin, scaledMax, 1, 1),
+		},
+		{
+			name:  "demand",
+			title: "Sized by demand: GREEN gets what BLUE's peak in CloudWatch needs at 70% utilisation, not BLUE's value",
+			send: given(fmt.Sprintf("pricing-api:BLUE holds %d provisioned; CloudWatch shows its ConcurrentExecutions peaked at %d", demandPC, demandPeak),
+				inline(demandIntent)),
+			want: []outcome{
+				{"pricing-api:GREEN", results.OutcomeApplied, "20 (demand: peak 14 over 24h, 4 datapoints ÷ 0.7)", ""},
+				{"pricing-api:GREEN", results.OutcomeReady, "20 (demand: peak 14 over 24h, 4 datapoints ÷ 0.7)", ""},
+			},
+		},
 	}
 }
 
@@ -176,6 +199,7 @@ type demo struct {
 	h           *handler.Handler
 	sqs         *sqs.Client
 	lambda      *lambdasvc.Client
+	autoScaling *autoscale.Carrier
 	results     string
 	events      string
 	dir         string
