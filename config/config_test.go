@@ -351,7 +351,7 @@ func TestParsePolicyErrors(t *testing.T) {
 		{`{"a":{"default":1,"default":2}}`, `duplicate key "default" in an object`},
 		{`{"a":{"default":1}} {}`, "value is not JSON: more than one value (trailing data after the first)"},
 		{strings.Repeat(`{"a":`, 17) + `1` + strings.Repeat(`}`, 17), "value nests deeper than 16 levels"},
-		{`{"a":{"defualt":1}}`, `pattern "a": unknown key "defualt" (want default, min, max, scale, strategy, window, utilisation)`},
+		{`{"a":{"defualt":1}}`, `pattern "a": unknown key "defualt" (want default, min, max, scale, strategy, window, utilisation, clearWeights)`},
 		{`{"a":5}`, `pattern "a": rule must be an object like {"default":10,"min":1,"max":50,"scale":1.5}`},
 		{`{"a":{"default":0}}`, `pattern "a": default 0 is outside 1..2147483647`},
 		{`{"a":{"default":1.5}}`, `pattern "a": default must be an integer, got 1.5`},

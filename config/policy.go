@@ -36,7 +36,7 @@ const maxInt32 = 1<<31 - 1
 // A pattern is a function name, a name prefix ending in '*', or "*". Every rule field is
 // optional; default, min and max are integers 0..2^31−1 (default ≥ 1), scale a finite number
 // > 0, strategy "demand" or "mirror", window a duration in whole minutes within 1m..360h and
-// utilisation a number in (0, 1]. Unknown keys, duplicate keys (intent.CheckJSON), bad numbers, min > max and a default
+// utilisation a number in (0, 1], clearWeights a boolean. Unknown keys, duplicate keys (intent.CheckJSON), bad numbers, min > max and a default
 // outside [min, max] are refused. An empty or blank string is an empty policy.
 func ParsePolicy(s string) (Policy, error) {
 	if strings.TrimSpace(s) == "" {
@@ -83,7 +83,7 @@ func ParsePolicy(s string) (Policy, error) {
 }
 
 var ruleKeys = map[string]bool{"default": true, "min": true, "max": true, "scale": true,
-	"strategy": true, "window": true, "utilisation": true}
+	"strategy": true, "window": true, "utilisation": true, "clearWeights": true}
 
 func parseRule(raw json.RawMessage) (derive.Rule, error) {
 	var fields map[string]json.RawMessage
@@ -102,7 +102,7 @@ func parseRule(raw json.RawMessage) (derive.Rule, error) {
 	for _, k := range keys {
 		v := fields[k]
 		if !ruleKeys[k] {
-			return derive.Rule{}, fmt.Errorf("unknown key %q (want default, min, max, scale, strategy, window, utilisation)", k)
+			return derive.Rule{}, fmt.Errorf("unknown key %q (want default, min, max, scale, strategy, window, utilisation, clearWeights)", k)
 		}
 		if done, err := parseStrategyKey(&r, k, v); done || err != nil {
 			if err != nil {
@@ -217,7 +217,7 @@ func copyRule(r derive.Rule) derive.Rule {
 		x := *v
 		return &x
 	}
-	out := derive.Rule{Default: cp(r.Default), Min: cp(r.Min), Max: cp(r.Max), Strategy: r.Strategy, Window: r.Window}
+	out := derive.Rule{Default: cp(r.Default), Min: cp(r.Min), Max: cp(r.Max), Strategy: r.Strategy, Window: r.Window, ClearWeights: r.ClearWeights}
 	if r.Scale != nil {
 		s := *r.Scale
 		out.Scale = &s

@@ -10,7 +10,7 @@ import (
 	"github.com/prewarm/prewarm/intent"
 )
 
-// parseStrategyKey parses a rule's strategy, window or utilisation into r; done reports
+// parseStrategyKey parses a rule's strategy, window, utilisation or clearWeights into r; done reports
 // whether k was one of them.
 func parseStrategyKey(r *derive.Rule, k string, raw json.RawMessage) (done bool, err error) {
 	switch k {
@@ -40,6 +40,12 @@ func parseStrategyKey(r *derive.Rule, k string, raw json.RawMessage) (done bool,
 			return true, fmt.Errorf("utilisation must be a number in (0, 1], got %s", clipValue(v))
 		}
 		r.Utilisation = &u
+	case "clearWeights":
+		var b bool
+		if json.Unmarshal(raw, &b) != nil {
+			return true, fmt.Errorf("clearWeights must be true or false, got %s", clipValue(string(raw)))
+		}
+		r.ClearWeights = b
 	default:
 		return false, nil
 	}

@@ -51,7 +51,8 @@ func TestParsePolicyStrategyErrors(t *testing.T) {
 		{`{"a":{"utilisation":1.01}}`, `pattern "a": utilisation must be a number in (0, 1], got 1.01`},
 		{`{"a":{"utilisation":"0.7"}}`, `pattern "a": utilisation must be a number in (0, 1], got "0.7"`},
 		{`{"a":{"utilisation":null}}`, `pattern "a": utilisation must be a number in (0, 1], got null`},
-		{`{"a":{"utilization":0.7}}`, `pattern "a": unknown key "utilization" (want default, min, max, scale, strategy, window, utilisation)`},
+		{`{"a":{"clearWeights":"yes"}}`, `pattern "a": clearWeights must be true or false, got "yes"`},
+		{`{"a":{"utilization":0.7}}`, `pattern "a": unknown key "utilization" (want default, min, max, scale, strategy, window, utilisation, clearWeights)`},
 	}
 	for _, tt := range tests {
 		_, err := ParsePolicy(tt.in)

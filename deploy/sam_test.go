@@ -744,6 +744,7 @@ func TestIAMLeastPrivilege(t *testing.T) {
 			actions: slices.Sorted(slices.Values(append(slices.Clone(pcActions),
 				"lambda:ListFunctions", // reconcile expands patterns
 				"lambda:GetAlias",      // reconcile reads the weights of an alias whose PC FAILED
+				"lambda:UpdateAlias",   // and clears them when the policy says clearWeights
 				// The demand strategy and the auto scaling carried over by a switch.
 				"cloudwatch:GetMetricData",
 				"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",

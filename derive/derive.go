@@ -24,6 +24,9 @@ type Rule struct {
 	Window time.Duration
 	// Utilisation is the demand strategy's target utilisation; nil when not set.
 	Utilisation *float64
+	// ClearWeights lets reconcile clear routing weights left on an alias whose provisioned
+	// concurrency FAILED (see WeightsLeftBehind), rather than only report them.
+	ClearWeights bool
 }
 
 // State is a qualifier's provisioned concurrency as Lambda reports it; the zero value means

@@ -269,6 +269,10 @@ func (f *benchLambda) ListFunctions(context.Context, *lambdasvc.ListFunctionsInp
 	return &lambdasvc.ListFunctionsOutput{}, nil
 }
 
+func (f *benchLambda) UpdateAlias(context.Context, *lambdasvc.UpdateAliasInput, ...func(*lambdasvc.Options)) (*lambdasvc.UpdateAliasOutput, error) {
+	return &lambdasvc.UpdateAliasOutput{}, nil
+}
+
 func (f *benchLambda) GetAlias(context.Context, *lambdasvc.GetAliasInput, ...func(*lambdasvc.Options)) (*lambdasvc.GetAliasOutput, error) {
 	return &lambdasvc.GetAliasOutput{}, nil
 }

@@ -88,6 +88,8 @@ func (c *memControl) AliasWeights(context.Context, string, string) (map[string]f
 	return map[string]float64{}, nil
 }
 
+func (c *memControl) ClearAliasWeights(context.Context, string, string) error { return nil }
+
 func (c *memControl) FunctionNames(_ context.Context, keep func(string) bool) ([]string, error) {
 	var out []string
 	for _, n := range []string{"my-function", "checkout-api", "payroll"} {

@@ -38,6 +38,7 @@ type Control interface {
 	Unreserved(ctx context.Context) (int64, error)
 	FunctionNames(ctx context.Context, keep func(name string) bool) ([]string, error)
 	AliasWeights(ctx context.Context, function, alias string) (map[string]float64, error)
+	ClearAliasWeights(ctx context.Context, function, alias string) error
 }
 
 // Demand reads the demand signal of a qualifier over a window.

@@ -266,5 +266,12 @@ func (h *Handler) weightsLeftBehind(ctx context.Context, fn intent.Function, cfg
 	if !ok {
 		return ""
 	}
+	if rule, ok := h.cfg.Policy.Rule(fn.Name); ok && rule.ClearWeights && !h.cfg.DryRun {
+		if err := h.control.ClearAliasWeights(ctx, fn.String(), cfg.Qualifier); err == nil {
+			return "; " + left.Reason + "; cleared (the policy's clearWeights), as " + left.Command + " does"
+		} else {
+			h.log.WarnContext(ctx, "weights left behind not cleared", "functionName", fn.Name, "alias", cfg.Qualifier, "error", err.Error())
+		}
+	}
 	return "; " + left.Reason + "; clear them with: " + left.Command
 }

@@ -185,7 +185,8 @@ func TestReconcileReportsWeightsLeftBehind(t *testing.T) {
 	// The emulator refuses routing weights on an alias with provisioned
 	// concurrency; AWS adds them (CodeDeploy's traffic shifting) and keeps
 	// them. Control answers as AWS would.
-	e.rewireWith(func(d *handler.Deps) { d.Control = weightedControl{e.control} })
+	w := &weightedControl{Control: e.control}
+	e.rewireWith(func(d *handler.Deps) { d.Control = w })
 	e.clk.Advance(10 * time.Minute)
 	var reason string
 	for _, m := range e.reconcile() {
@@ -196,12 +197,43 @@ func TestReconcileReportsWeightsLeftBehind(t *testing.T) {
 	if !strings.Contains(reason, "update-alias") || !strings.Contains(reason, "--routing-config") {
 		t.Errorf("FAILED reason %q, want the weights left behind and the command that clears them", reason)
 	}
+	if w.cleared != 0 {
+		t.Errorf("weights cleared %d times without the policy's clearWeights", w.cleared)
+	}
 }
 
-// weightedControl reports broken-function:GREEN routing 90% to version 1.
-type weightedControl struct{ handler.Control }
+// TestReconcileClearsWeightsWhenThePolicySaysSo: with clearWeights in the
+// function's policy rule, reconcile clears the weights itself.
+func TestReconcileClearsWeightsWhenThePolicySaysSo(t *testing.T) {
+	e := newEnv(t, withEnv("POLICY", `{"broken-function":{"clearWeights":true}}`))
+	e.put("broken-function", "GREEN", 5)
+	w := &weightedControl{Control: e.control}
+	e.rewireWith(func(d *handler.Deps) { d.Control = w })
+	e.clk.Advance(10 * time.Minute)
+	var reason string
+	for _, m := range e.reconcile() {
+		if m.FunctionName == "broken-function" && m.Qualifier == "GREEN" && m.Outcome == "FAILED" {
+			reason = m.Reason
+		}
+	}
+	if w.cleared != 1 || !strings.Contains(reason, "cleared") {
+		t.Errorf("cleared %d times, reason %q; want the weights cleared once and said so", w.cleared, reason)
+	}
+}
 
-func (w weightedControl) AliasWeights(ctx context.Context, function, alias string) (map[string]float64, error) {
+// weightedControl reports broken-function:GREEN routing 90% to version 1,
+// and counts the weights cleared.
+type weightedControl struct {
+	handler.Control
+	cleared int
+}
+
+func (w *weightedControl) ClearAliasWeights(ctx context.Context, function, alias string) error {
+	w.cleared++
+	return w.Control.ClearAliasWeights(ctx, function, alias)
+}
+
+func (w *weightedControl) AliasWeights(ctx context.Context, function, alias string) (map[string]float64, error) {
 	if function == "broken-function" && alias == "GREEN" {
 		return map[string]float64{"1": 0.9}, nil
 	}

@@ -27,6 +27,7 @@ type LambdaAPI interface {
 	GetAccountSettings(ctx context.Context, params *lambdasvc.GetAccountSettingsInput, optFns ...func(*lambdasvc.Options)) (*lambdasvc.GetAccountSettingsOutput, error)
 	ListFunctions(ctx context.Context, params *lambdasvc.ListFunctionsInput, optFns ...func(*lambdasvc.Options)) (*lambdasvc.ListFunctionsOutput, error)
 	GetAlias(ctx context.Context, params *lambdasvc.GetAliasInput, optFns ...func(*lambdasvc.Options)) (*lambdasvc.GetAliasOutput, error)
+	UpdateAlias(ctx context.Context, params *lambdasvc.UpdateAliasInput, optFns ...func(*lambdasvc.Options)) (*lambdasvc.UpdateAliasOutput, error)
 }
 
 var _ LambdaAPI = (*lambdasvc.Client)(nil)
@@ -364,6 +365,19 @@ func (c *Controller) AliasWeights(ctx context.Context, function, alias string) (
 		return map[string]float64{}, nil
 	}
 	return out.RoutingConfig.AdditionalVersionWeights, nil
+}
+
+// ClearAliasWeights makes function:alias route all its traffic to its
+// version again (UpdateAlias with an empty RoutingConfig), as
+// `aws lambda update-alias --routing-config '{}'` does.
+func (c *Controller) ClearAliasWeights(ctx context.Context, function, alias string) error {
+	return c.do(ctx, "UpdateAlias", function, alias, func(ctx context.Context) error {
+		_, err := c.api.UpdateAlias(ctx, &lambdasvc.UpdateAliasInput{
+			FunctionName: aws.String(function), Name: aws.String(alias),
+			RoutingConfig: &types.AliasRoutingConfiguration{AdditionalVersionWeights: map[string]float64{}},
+		})
+		return err
+	})
 }
 
 // FunctionNames lists the names of every function in the account and
