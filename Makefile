@@ -60,7 +60,7 @@ build-CodeDeployHookFunction:
 # own, the other queue types in another, both beside everything else, so that make test takes
 # about as long as TestChaos/fifo alone instead of all of handler's tests one after the other.
 test:
-	@echo "make test: go test $(RACE) ./... — about 1.5 minutes on 2 cores, most of it waiting on TestChaos/fifo (1,000 intents, 70-90 s); then localaws, deploy, cmd/demo and rie (5-20 s each)"
+	@echo "make test: go test $(RACE) ./... — about 2 minutes on 2 cores, most of it waiting on TestChaos (1,000 intents per queue type, 30-45 s each) beside the whole demo (cmd/demo, about 60 s); then localaws, deploy and rie (5-20 s each)"
 	@GO=$(GO) $(GO) run ./scripts/testrun $(CHAOS_BESIDE) -- $(RACE) -skip '^TestChaos$$' ./...
 
 CHAOS_BESIDE := $(if $(CHAOS_PKGS),\
