@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/prewarm/prewarm/awsfault"
 )
 
 // Error is a failed Lambda control-plane call, classified once: Transient
@@ -70,15 +69,16 @@ func (e *Error) Explain() string {
 }
 
 // classify is the one place that decides whether a control-plane error is
-// transient.
+// transient: what holds for every AWS service (server faults, the SDK's
+// throttling codes, 5xx, network errors, deadlines) is awsfault's, and this
+// adds what Lambda's control plane means by its own errors.
 func classify(op, function, qualifier string, err error) *Error {
-	e := &Error{Op: op, Function: function, Qualifier: qualifier, Err: err}
+	f := awsfault.Classify(err)
+	e := &Error{Op: op, Function: function, Qualifier: qualifier, Code: f.Code, Message: f.Message, Transient: f.Transient, Err: err}
 	var (
 		throttled *types.TooManyRequestsException
 		conflict  *types.ResourceConflictException
 		api       smithy.APIError
-		netErr    net.Error
-		respErr   *smithyhttp.ResponseError
 	)
 	switch {
 	case errors.As(err, &throttled):
@@ -88,40 +88,16 @@ func classify(op, function, qualifier string, err error) *Error {
 				e.RetryAfter = time.Duration(s * float64(time.Second))
 			}
 		}
-		return e
 	case errors.As(err, &conflict):
+		// A conflict is final, but for a Put still being processed.
 		e.Code, e.Message = "ResourceConflictException", conflict.ErrorMessage()
 		e.Transient = strings.Contains(e.Message, msgPreviousRequest)
-		return e
-	case errors.As(err, &api):
-		e.Code, e.Message = api.ErrorCode(), api.ErrorMessage()
-		switch {
-		case api.ErrorFault() == smithy.FaultServer:
-			e.Transient = true
-		case strings.Contains(e.Message, msgAliasWeights):
-			e.Weights, e.Transient = true, true
-		default:
-			e.Transient = retry.IsErrorThrottles(retry.DefaultThrottles).IsErrorThrottle(err).Bool()
-		}
-		if !e.Transient && errors.As(err, &respErr) && respErr.HTTPStatusCode() >= 500 {
-			e.Transient = true
-		}
-		return e
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		e.Code, e.Message, e.Transient = "Timeout", err.Error(), true
-		return e
-	case errors.As(err, &netErr), errors.As(err, &respErr):
-		e.Code, e.Message, e.Transient = "NetworkError", err.Error(), true
-		if respErr != nil && respErr.HTTPStatusCode() > 0 && respErr.HTTPStatusCode() < 500 {
-			e.Code, e.Transient = "HTTP"+strconv.Itoa(respErr.HTTPStatusCode()), false
-		}
-		return e
-	default:
-		// Connection resets and truncated responses surface as plain errors
-		// from the transport; they are worth another try.
-		e.Code, e.Message, e.Transient = "NetworkError", err.Error(), true
-		return e
+	case errors.As(err, &api) && strings.Contains(e.Message, msgAliasWeights):
+		// Transient while AWS finishes an alias update; Controller.do bounds
+		// it by WeightsWindow.
+		e.Weights, e.Transient = true, true
 	}
+	return e
 }
 
 // IsTransient reports whether err is a control-plane error worth retrying.
