@@ -57,9 +57,7 @@ func (h *Handler) runHook(ctx context.Context, inv *invocation, r *record, b *ba
 			return
 		}
 		m := h.rejected(&intent.Rejection{Reason: fmt.Sprintf("cannot read deployment %s: %v", ev.DeploymentID, err), ID: ev.DeploymentID, CorrelationID: ev.DeploymentID, Trigger: intent.TriggerCodeDeploy})
-		m.DeploymentID = ev.DeploymentID
-		b.add(r, []results.Message{m})
-		h.answerNow(ctx, r, g, m, 0)
+		h.endGate(ctx, r, g, m, b)
 		return
 	}
 	if hook.Answered {
@@ -78,16 +76,12 @@ func (h *Handler) runHook(ctx context.Context, inv *invocation, r *record, b *ba
 	}
 	if err != nil {
 		m := h.reject(it, fmt.Sprintf("deployment %s names %s:%s→%s, which prewarm cannot act on: %v", hook.DeploymentID, hook.FunctionName, hook.CurrentVersion, hook.TargetVersion, err))
-		m.DeploymentID = hook.DeploymentID
-		b.add(r, []results.Message{m})
-		h.answerNow(ctx, r, g, m, 0)
+		h.endGate(ctx, r, g, m, b)
 		return
 	}
 	if reason, ok := h.allowed(inv, it); !ok {
 		m := h.reject(it, reason)
-		m.DeploymentID = hook.DeploymentID
-		b.add(r, []results.Message{m})
-		h.answerNow(ctx, r, g, m, 0)
+		h.endGate(ctx, r, g, m, b)
 		return
 	}
 	if hook.Event == deployhook.AfterAllowTraffic {
@@ -107,9 +101,7 @@ func (h *Handler) runHook(ctx context.Context, inv *invocation, r *record, b *ba
 	}
 	if alias.Exists {
 		m := h.reject(it, fmt.Sprintf("alias %s holds provisioned concurrency itself (%d, SAM's ProvisionedConcurrencyConfig on AutoPublishAlias): a version takes provisioned concurrency on itself or through one alias, and traffic moving to version %s would carry the alias's there; remove ProvisionedConcurrencyConfig from the function and let the hook keep provisioned concurrency on versions", hook.Alias, alias.Requested, hook.TargetVersion))
-		m.DeploymentID = hook.DeploymentID
-		b.add(r, []results.Message{m})
-		h.answerNow(ctx, r, g, m, 0)
+		h.endGate(ctx, r, g, m, b)
 		return
 	}
 	h.applyGated(ctx, inv, r, g, it, b)
@@ -123,9 +115,7 @@ func (h *Handler) runJob(ctx context.Context, inv *invocation, r *record, b *bat
 	it := job.Intent
 	if reason, ok := h.allowed(inv, it); !ok {
 		m := h.reject(it, reason)
-		m.JobID = job.JobID
-		b.add(r, []results.Message{m})
-		h.answerNow(ctx, r, g, m, 0)
+		h.endGate(ctx, r, g, m, b)
 		return
 	}
 	h.applyGated(ctx, inv, r, g, it, b)
@@ -174,7 +164,13 @@ func (h *Handler) afterTraffic(ctx context.Context, inv *invocation, r *record, 
 		m.Qualifier = it.From
 		m.Reason = fmt.Sprintf("releasing %s after traffic moved to %s failed: %s", it.From, it.Qualifier, m.Reason)
 	}
-	m.DeploymentID = g.DeploymentID
+	h.endGate(ctx, r, g, m, b)
+}
+
+// endGate publishes m, the result that ends a gated intent at once (nothing
+// is tracked), and answers the gate by it.
+func (h *Handler) endGate(ctx context.Context, r *record, g intent.Gate, m results.Message, b *batch) {
+	m.DeploymentID, m.JobID, m.EndsIntent = g.DeploymentID, g.JobID, true
 	b.add(r, []results.Message{m})
 	h.answerNow(ctx, r, g, m, 0)
 }

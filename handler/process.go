@@ -219,12 +219,12 @@ func (h *Handler) runRecord(ctx context.Context, inv *invocation, r *record, las
 	switch {
 	case r.rejection != nil:
 		m := h.rejected(r.rejection)
-		b.add(r, []results.Message{m})
 		if r.rejection.JobID != "" {
 			// A job must still be ended, whatever was wrong with its intent.
-			m.JobID = r.rejection.JobID
-			h.answerNow(ctx, r, intent.Gate{JobID: r.rejection.JobID}, m, 0)
+			h.endGate(ctx, r, intent.Gate{JobID: r.rejection.JobID}, m, b)
+			return
 		}
+		b.add(r, []results.Message{m})
 	case r.msg.Kind == intent.KindCodeDeployHook:
 		h.runHook(ctx, inv, r, b)
 	case r.msg.Kind == intent.KindCodePipelineJob:
