@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -162,6 +163,18 @@ func FreeAddrs(n int) ([]string, error) {
 		addrs = append(addrs, "127.0.0.1:"+strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))
 	}
 	return addrs, nil
+}
+
+// BuildBootstrap builds the Lambda program in pkg (a package path or
+// directory) for this machine into out, as make invoke does: static,
+// without aws-lambda-go's RPC mode.
+func BuildBootstrap(ctx context.Context, pkg, out string) error {
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", out, pkg)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %w\n%s", pkg, err, msg)
+	}
+	return nil
 }
 
 // Install builds the pinned emulator into gobin with `go install` unless

@@ -37,10 +37,8 @@ func TestBootstrapUnderRuntimeInterfaceEmulator(t *testing.T) {
 		t.Skipf("the Runtime Interface Emulator cannot be built here: %v", err)
 	}
 	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bootstrap, "../cmd/prewarm")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build bootstrap: %v\n%s", err, out)
+	if err := rie.BuildBootstrap(ctx, "../cmd/prewarm", bootstrap); err != nil {
+		t.Fatal(err)
 	}
 
 	world := localaws.DefaultWorld()

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -147,10 +146,8 @@ func TestInvokeUnderRIE(t *testing.T) {
 		t.Skipf("the Runtime Interface Emulator cannot be built here: %v", err)
 	}
 	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bootstrap, "../prewarm")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build bootstrap: %v\n%s", err, out)
+	if err := rie.BuildBootstrap(ctx, "../prewarm", bootstrap); err != nil {
+		t.Fatal(err)
 	}
 	world := localaws.DefaultWorld()
 	world.ReadyAfter = localaws.Duration(300 * time.Millisecond)
