@@ -702,7 +702,7 @@ var unscopedActions = map[string]bool{
 	"codepipeline:PutJobSuccessResult": true,
 	"codepipeline:PutJobFailureResult": true,
 	// Read-only; the Service Authorization Reference gives them no resource type (unlike
-	// GetDeployment and PutLifecycleEventHookExecutionStatus: deploymentgroup).
+	// PutLifecycleEventHookExecutionStatus: deploymentgroup).
 	"codedeploy:ListDeploymentTargets": true,
 	"codedeploy:GetDeploymentTarget":   true,
 	// Metrics and scalable targets have no ARN the caller could name in advance.
@@ -768,7 +768,6 @@ func TestIAMLeastPrivilege(t *testing.T) {
 		hookFunctionID: {
 			actions: slices.Sorted(slices.Values(append(slices.Clone(pcActions),
 				"cloudwatch:GetMetricData", // a version sized by demand
-				"codedeploy:GetDeployment",
 				"codedeploy:GetDeploymentTarget",
 				"codedeploy:ListDeploymentTargets",
 				"codedeploy:PutLifecycleEventHookExecutionStatus",

@@ -20,7 +20,6 @@ import (
 type API interface {
 	ListDeploymentTargets(ctx context.Context, params *codedeploy.ListDeploymentTargetsInput, optFns ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentTargetsOutput, error)
 	GetDeploymentTarget(ctx context.Context, params *codedeploy.GetDeploymentTargetInput, optFns ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentTargetOutput, error)
-	GetDeployment(ctx context.Context, params *codedeploy.GetDeploymentInput, optFns ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentOutput, error)
 	PutLifecycleEventHookExecutionStatus(ctx context.Context, params *codedeploy.PutLifecycleEventHookExecutionStatusInput, optFns ...func(*codedeploy.Options)) (*codedeploy.PutLifecycleEventHookExecutionStatusOutput, error)
 }
 
@@ -33,15 +32,6 @@ type Event string
 const (
 	BeforeAllowTraffic Event = "BeforeAllowTraffic"
 	AfterAllowTraffic  Event = "AfterAllowTraffic"
-)
-
-// Source says where Resolve found the deployment's function and versions.
-type Source string
-
-// Sources.
-const (
-	SourceTarget  Source = "target"  // GetDeploymentTarget's lambdaTarget
-	SourceAppSpec Source = "appspec" // GetDeployment's AppSpec, when the target is not found
 )
 
 // Hook is one lifecycle hook execution of a Lambda deployment, resolved.
@@ -61,8 +51,6 @@ type Hook struct {
 	// was answered already (an asynchronous retry, or the deployment ended), so there is
 	// nothing to do.
 	Answered bool
-	// Source is where the function and versions came from.
-	Source Source
 }
 
 // String returns "DEPLOYMENT EVENT FUNCTION:ALIAS CURRENT→TARGET".
@@ -120,11 +108,11 @@ func permanent(op, deploymentID, code, format string, args ...any) *Error {
 // maxTargetPages bounds the walk over ListDeploymentTargets: a Lambda deployment has one target.
 const maxTargetPages = 10
 
-// Resolve finds what the hook execution executionID of deployment deploymentID is about. It
-// reads the deployment's Lambda target (ListDeploymentTargets, GetDeploymentTarget); when the
-// deployment has none yet, it reads the AppSpec of GetDeployment instead, which names the
-// function and versions but not which event runs, so the event is then the one hook the
-// AppSpec declares, or the one the deployment's status implies.
+// Resolve finds what the hook execution executionID of deployment deploymentID is about: the
+// deployment's Lambda target (ListDeploymentTargets, GetDeploymentTarget) names the function,
+// alias and versions, and its lifecycle events say which hook event is in progress. CodeDeploy
+// creates a Lambda deployment's target when the deployment starts, before any hook runs, so a
+// deployment without one is refused (a permanent error), not waited for.
 func Resolve(ctx context.Context, api API, deploymentID, executionID string) (Hook, error) {
 	h := Hook{DeploymentID: deploymentID, ExecutionID: executionID}
 	target, err := lambdaTarget(ctx, api, deploymentID)
@@ -132,7 +120,7 @@ func Resolve(ctx context.Context, api API, deploymentID, executionID string) (Ho
 		return Hook{}, err
 	}
 	if target == nil {
-		return resolveAppSpec(ctx, api, h)
+		return Hook{}, permanent("ListDeploymentTargets", deploymentID, "NoLambdaTarget", "the deployment has no Lambda target: it is not a deployment of a Lambda function")
 	}
 	info := target.LambdaFunctionInfo
 	if info == nil {
@@ -140,7 +128,6 @@ func Resolve(ctx context.Context, api API, deploymentID, executionID string) (Ho
 	}
 	h.FunctionName, h.Alias = aws.ToString(info.FunctionName), aws.ToString(info.FunctionAlias)
 	h.CurrentVersion, h.TargetVersion = aws.ToString(info.CurrentVersion), aws.ToString(info.TargetVersion)
-	h.Source = SourceTarget
 	h.Event, h.Answered = inProgress(target.LifecycleEvents)
 	if err := h.validate("GetDeploymentTarget"); err != nil {
 		return Hook{}, err

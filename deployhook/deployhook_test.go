@@ -3,7 +3,6 @@ package deployhook
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 
@@ -16,12 +15,11 @@ import (
 
 // fakeAPI is a hand-written CodeDeploy with one deployment.
 type fakeAPI struct {
-	targets    map[string]*types.LambdaTarget // target id → target
-	listErr    error
-	getErr     error
-	deployment *types.DeploymentInfo
-	putErr     error
-	puts       []codedeploy.PutLifecycleEventHookExecutionStatusInput
+	targets map[string]*types.LambdaTarget // target id → target
+	listErr error
+	getErr  error
+	putErr  error
+	puts    []codedeploy.PutLifecycleEventHookExecutionStatusInput
 }
 
 var _ API = (*fakeAPI)(nil)
@@ -48,13 +46,6 @@ func (f *fakeAPI) GetDeploymentTarget(_ context.Context, in *codedeploy.GetDeplo
 	return &codedeploy.GetDeploymentTargetOutput{DeploymentTarget: &types.DeploymentTarget{DeploymentTargetType: types.DeploymentTargetTypeLambdaTarget, LambdaTarget: t}}, nil
 }
 
-func (f *fakeAPI) GetDeployment(_ context.Context, in *codedeploy.GetDeploymentInput, _ ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentOutput, error) {
-	if f.deployment == nil {
-		return nil, &types.DeploymentDoesNotExistException{Message: aws.String("The deployment " + aws.ToString(in.DeploymentId) + " could not be found.")}
-	}
-	return &codedeploy.GetDeploymentOutput{DeploymentInfo: f.deployment}, nil
-}
-
 func (f *fakeAPI) PutLifecycleEventHookExecutionStatus(_ context.Context, in *codedeploy.PutLifecycleEventHookExecutionStatusInput, _ ...func(*codedeploy.Options)) (*codedeploy.PutLifecycleEventHookExecutionStatusOutput, error) {
 	if f.putErr != nil {
 		return nil, f.putErr
@@ -79,23 +70,11 @@ func event(name string, status types.LifecycleEventStatus) types.LifecycleEvent 
 	return types.LifecycleEvent{LifecycleEventName: aws.String(name), Status: status}
 }
 
-func appSpecDeployment(t *testing.T, file string, status types.DeploymentStatus) *types.DeploymentInfo {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &types.DeploymentInfo{
-		DeploymentId: aws.String("d-ABCDEF123"), Status: status,
-		Revision: &types.RevisionLocation{RevisionType: types.RevisionLocationTypeAppSpecContent, AppSpecContent: &types.AppSpecContent{Content: aws.String(string(b))}},
-	}
-}
-
 func TestResolve(t *testing.T) {
 	versions := Hook{DeploymentID: "d-ABCDEF123", ExecutionID: "exec-1", FunctionName: "checkout-api", Alias: "live", CurrentVersion: "3", TargetVersion: "4"}
-	with := func(e Event, answered bool, src Source) Hook {
+	with := func(e Event, answered bool) Hook {
 		h := versions
-		h.Event, h.Answered, h.Source = e, answered, src
+		h.Event, h.Answered = e, answered
 		return h
 	}
 	tests := []struct {
@@ -110,26 +89,23 @@ func TestResolve(t *testing.T) {
 				event("AllowTraffic", types.LifecycleEventStatusPending),
 				event("AfterAllowTraffic", types.LifecycleEventStatusPending),
 				event("End", types.LifecycleEventStatusPending))}}
-		}, with(BeforeAllowTraffic, false, SourceTarget)},
+		}, with(BeforeAllowTraffic, false)},
 		{"after allow traffic in progress", func(*testing.T) *fakeAPI {
 			return &fakeAPI{targets: map[string]*types.LambdaTarget{"checkout-api": target(
 				event("BeforeAllowTraffic", types.LifecycleEventStatusSucceeded),
 				event("AllowTraffic", types.LifecycleEventStatusSucceeded),
 				event("AfterAllowTraffic", types.LifecycleEventStatusInProgress))}}
-		}, with(AfterAllowTraffic, false, SourceTarget)},
+		}, with(AfterAllowTraffic, false)},
 		{"answered already", func(*testing.T) *fakeAPI {
 			return &fakeAPI{targets: map[string]*types.LambdaTarget{"checkout-api": target(
 				event("BeforeAllowTraffic", types.LifecycleEventStatusSucceeded),
 				event("AllowTraffic", types.LifecycleEventStatusInProgress),
 				event("AfterAllowTraffic", types.LifecycleEventStatusPending))}}
-		}, with(BeforeAllowTraffic, true, SourceTarget)},
-		{"target gone, YAML AppSpec with one hook", func(t *testing.T) *fakeAPI {
-			return &fakeAPI{targets: map[string]*types.LambdaTarget{"checkout-api": nil},
-				deployment: appSpecDeployment(t, "testdata/appspec.yaml", types.DeploymentStatusInProgress)}
-		}, with(BeforeAllowTraffic, false, SourceAppSpec)},
-		{"no targets, JSON AppSpec of an ended deployment", func(t *testing.T) *fakeAPI {
-			return &fakeAPI{deployment: appSpecDeployment(t, "testdata/appspec.json", types.DeploymentStatusSucceeded)}
-		}, with(AfterAllowTraffic, true, SourceAppSpec)},
+		}, with(BeforeAllowTraffic, true)},
+		{"a target gone among others", func(*testing.T) *fakeAPI {
+			return &fakeAPI{targets: map[string]*types.LambdaTarget{"gone": nil, "checkout-api": target(
+				event("BeforeAllowTraffic", types.LifecycleEventStatusInProgress))}}
+		}, with(BeforeAllowTraffic, false)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,19 +136,10 @@ func TestResolveErrors(t *testing.T) {
 		{"target read fails", func(*testing.T) *fakeAPI {
 			return &fakeAPI{targets: map[string]*types.LambdaTarget{"checkout-api": target()}, getErr: &smithy.GenericAPIError{Code: "InternalFailure", Fault: smithy.FaultServer}}
 		}, "GetDeploymentTarget", "InternalFailure", true},
-		{"no deployment", func(*testing.T) *fakeAPI { return &fakeAPI{} }, "GetDeployment", "DeploymentDoesNotExistException", false},
-		{"both hooks and no target", func(t *testing.T) *fakeAPI {
-			return &fakeAPI{deployment: appSpecDeployment(t, "testdata/appspec.json", types.DeploymentStatusInProgress)}
-		}, "GetDeployment", "LifecycleEventUnknown", true},
-		{"AppSpec not YAML", func(*testing.T) *fakeAPI {
-			return &fakeAPI{deployment: &types.DeploymentInfo{Revision: &types.RevisionLocation{AppSpecContent: &types.AppSpecContent{Content: aws.String("Resources: [")}}}}
-		}, "GetDeployment", "InvalidAppSpec", false},
-		{"AppSpec not YAML in a String revision", func(*testing.T) *fakeAPI {
-			// The deprecated revision type of older deployments, which appSpecContent still reads.
-			//lint:ignore SA1019 the deployment under test is one made with the deprecated type
-			rev := &types.RevisionLocation{String_: &types.RawString{Content: aws.String("Resources: [")}} //nolint:staticcheck // SA1019: as above
-			return &fakeAPI{deployment: &types.DeploymentInfo{Revision: rev}}
-		}, "GetDeployment", "InvalidAppSpec", false},
+		{"no target", func(*testing.T) *fakeAPI { return &fakeAPI{} }, "ListDeploymentTargets", "NoLambdaTarget", false},
+		{"only a target gone", func(*testing.T) *fakeAPI {
+			return &fakeAPI{targets: map[string]*types.LambdaTarget{"gone": nil}}
+		}, "ListDeploymentTargets", "NoLambdaTarget", false},
 		{"target without versions", func(*testing.T) *fakeAPI {
 			tg := target(event("BeforeAllowTraffic", types.LifecycleEventStatusInProgress))
 			tg.LambdaFunctionInfo.TargetVersion = nil

@@ -44,7 +44,7 @@ func TestResolveAndReportOverHTTP(t *testing.T) {
 		t.Fatalf("Resolve: %v", err)
 	}
 	want := deployhook.Hook{DeploymentID: d.ID, ExecutionID: d.ExecutionID, FunctionName: "checkout-api", Alias: "live",
-		CurrentVersion: "1", TargetVersion: "2", Event: deployhook.BeforeAllowTraffic, Source: deployhook.SourceTarget}
+		CurrentVersion: "1", TargetVersion: "2", Event: deployhook.BeforeAllowTraffic}
 	if diff := cmp.Diff(want, h); diff != "" {
 		t.Fatalf("Resolve mismatch (-want +got):\n%s", diff)
 	}
@@ -66,22 +66,17 @@ func TestResolveAndReportOverHTTP(t *testing.T) {
 	}
 }
 
-// TestResolveFromAppSpecOverHTTP reads a deployment without a target from its AppSpec, in
-// both formats the emulator writes.
-func TestResolveFromAppSpecOverHTTP(t *testing.T) {
-	for _, asJSON := range []bool{false, true} {
-		d := checkout
-		d.NoTarget, d.AppSpecJSON = true, asJSON
-		d.Hooks.AfterAllowTraffic = ""
-		d.InProgress = codedeploysim.EventBeforeAllowTraffic
-		_, client := startCodeDeploy(t, d)
-		h, err := deployhook.Resolve(context.Background(), client, d.ID, "exec")
-		if err != nil {
-			t.Fatalf("json %v: Resolve: %v", asJSON, err)
-		}
-		if h.Source != deployhook.SourceAppSpec || h.Event != deployhook.BeforeAllowTraffic || h.TargetVersion != "2" || h.CurrentVersion != "1" || h.Alias != "live" {
-			t.Errorf("json %v: Resolve = %+v", asJSON, h)
-		}
+// TestNoTargetOverHTTP: a deployment the emulator lists no target for (not a Lambda
+// deployment's) is refused with a permanent error, not waited for.
+func TestNoTargetOverHTTP(t *testing.T) {
+	d := checkout
+	d.NoTarget = true
+	d.InProgress = codedeploysim.EventBeforeAllowTraffic
+	_, client := startCodeDeploy(t, d)
+	_, err := deployhook.Resolve(context.Background(), client, d.ID, "exec")
+	var e *deployhook.Error
+	if !errors.As(err, &e) || e.Code != "NoLambdaTarget" || e.Transient {
+		t.Errorf("Resolve of a deployment without a target = %v; want a permanent NoLambdaTarget", err)
 	}
 }
 
