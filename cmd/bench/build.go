@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -13,6 +15,10 @@ import (
 // without aws-lambda-go's RPC mode, stripped). The hello-world reference is
 // built with exactly the same ones.
 var lambdaBuildFlags = []string{"-trimpath", "-tags", "lambda.norpc", "-ldflags=-s -w -buildid="}
+
+// symbolsBuildFlags are the same but keep the symbol table, which tells
+// which operations a binary links.
+var symbolsBuildFlags = []string{"-trimpath", "-tags", "lambda.norpc", "-ldflags=-buildid="}
 
 // The Runtime Interface Emulator, installed as make invoke does.
 const (
@@ -22,18 +28,24 @@ const (
 
 // Packages of the binaries compared: prewarm, the floor (the same service
 // clients doing the least work of an explicit intent) it is held to, and a
-// hello-world printed beside them for information.
+// hello-world and the floor linking every operation prewarm calls, weighed
+// beside them for information.
 const (
-	prewarmPackage = "./cmd/prewarm"
-	floorPackage   = "./bench/floor"
-	helloPackage   = "./bench/hello"
+	prewarmPackage  = "./cmd/prewarm"
+	floorPackage    = "./bench/floor"
+	helloPackage    = "./bench/hello"
+	floorOpsPackage = "./bench/floorops"
 )
 
 // binaries are the programs the benchmarks run or weigh.
 type binaries struct {
 	hostPrewarm, hostFloor, hostHello    string
 	arm64Prewarm, arm64Floor, arm64Hello string
-	rie                                  string
+	// arm64FloorOps is built stripped like the others; the two symbols
+	// binaries are prewarm and floorops for linux/arm64 with their symbol
+	// tables, to compare the operations they link.
+	arm64FloorOps, symPrewarm, symFloorOps string
+	rie                                    string
 }
 
 // goTool is the go command: $GO when set (make passes it), else go on PATH.
@@ -57,23 +69,32 @@ func build(ctx context.Context, root, dir, overlay string, logf func(string, ...
 		arm64Prewarm: filepath.Join(dir, "linux_arm64", "bootstrap"),
 		arm64Floor:   filepath.Join(dir, "linux_arm64", "floor"),
 		arm64Hello:   filepath.Join(dir, "linux_arm64", "hello"),
-		rie:          filepath.Join(root, "bin", "aws-lambda-rie"),
+		// Built only for linux/arm64, where the figure is.
+		arm64FloorOps: filepath.Join(dir, "linux_arm64", "floorops"),
+		symPrewarm:    filepath.Join(dir, "linux_arm64_symbols", "bootstrap"),
+		symFloorOps:   filepath.Join(dir, "linux_arm64_symbols", "floorops"),
+		rie:           filepath.Join(root, "bin", "aws-lambda-rie"),
 	}
+	arm64 := []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0"}
 	for _, t := range []struct {
-		env []string
-		dir string
+		env      []string
+		dir      string
+		flags    []string
+		packages []string
 	}{
-		{[]string{"CGO_ENABLED=0"}, filepath.Dir(b.hostPrewarm)},
-		{[]string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0"}, filepath.Dir(b.arm64Prewarm)},
+		{[]string{"CGO_ENABLED=0"}, filepath.Dir(b.hostPrewarm), lambdaBuildFlags, []string{prewarmPackage, floorPackage, helloPackage}},
+		{arm64, filepath.Dir(b.arm64Prewarm), lambdaBuildFlags, []string{prewarmPackage, floorPackage, helloPackage, floorOpsPackage}},
+		{arm64, filepath.Dir(b.symPrewarm), symbolsBuildFlags, []string{prewarmPackage, floorOpsPackage}},
 	} {
-		// One go build for the programs: -o DIR/ names them prewarm, floor
-		// and hello after their directories.
-		logf("build %s, %s and %s into %s (%s)", prewarmPackage, floorPackage, helloPackage, t.dir, strings.Join(t.env, " "))
-		args := append([]string{"build"}, lambdaBuildFlags...)
+		// One go build for the programs: -o DIR/ names them prewarm, floor,
+		// … after their directories.
+		logf("build %s into %s (%s)", strings.Join(t.packages, ", "), t.dir, strings.Join(t.env, " "))
+		args := append([]string{"build"}, t.flags...)
 		if overlay != "" {
 			args = append(args, "-overlay", overlay)
 		}
-		args = append(args, "-o", t.dir+string(filepath.Separator), prewarmPackage, floorPackage, helloPackage)
+		args = append(args, "-o", t.dir+string(filepath.Separator))
+		args = append(args, t.packages...)
 		if err := goCommand(ctx, root, t.env, args...); err != nil {
 			return binaries{}, err
 		}
@@ -112,7 +133,7 @@ func fileSize(path string) (float64, error) {
 
 // sizeRows compares the stripped linux/arm64 binaries: prewarm against the
 // floor, and the hello-world for information.
-func sizeRows(b binaries) []Row {
+func sizeRows(ctx context.Context, b binaries) []Row {
 	const id, name = "size_arm64", "bootstrap size, linux/arm64 stripped"
 	p, err := fileSize(b.arm64Prewarm)
 	if err != nil {
@@ -131,5 +152,70 @@ func sizeRows(b binaries) []Row {
 		int64(p), int64(f), strings.Join(lambdaBuildFlags, " "))
 	info := Row{ID: "size_arm64_hello", Name: "  hello-world, for information", Unit: "bytes", ReferenceName: "hello-world", Value: h,
 		Detail: fmt.Sprintf("the floor is %.2f× the hello-world: the SDK's configuration loader and clients", f/h)}
-	return []Row{r, info}
+	return []Row{r, info, floorOpsRow(ctx, b, p, f)}
+}
+
+// floorOpsRow weighs prewarm against the floor that also links every
+// operation prewarm calls, once it has checked that the two link the same
+// operations.
+func floorOpsRow(ctx context.Context, b binaries, prewarm, floor float64) Row {
+	const id, name = "size_arm64_floor_ops", "  the floor calling every operation prewarm calls"
+	o, err := fileSize(b.arm64FloorOps)
+	if err != nil {
+		return failedRow(id, name, err)
+	}
+	want, err := linkedOperations(ctx, b.symPrewarm)
+	if err != nil {
+		return failedRow(id, name, err)
+	}
+	got, err := linkedOperations(ctx, b.symFloorOps)
+	if err != nil {
+		return failedRow(id, name, err)
+	}
+	if missing, extra := difference(want, got), difference(got, want); len(missing)+len(extra) > 0 {
+		return failedRow(id, name, fmt.Errorf("%s does not link what prewarm links: missing %v, extra %v", floorOpsPackage, missing, extra))
+	}
+	ratio := prewarm / o
+	r := Row{ID: id, Name: name, Unit: "bytes", Value: prewarm, Reference: &o, ReferenceName: "floor + operations", Ratio: &ratio}
+	r.Detail = fmt.Sprintf("%s: the floor plus one call of each of the %d operations prewarm links (%s), %.3f× the floor; "+
+		"what prewarm adds above it is its own code; the same build flags", floorOpsPackage, len(want), strings.Join(want, ", "), o/floor)
+	return r
+}
+
+// difference returns the elements of a that are not in b.
+func difference(a, b []string) []string {
+	var d []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			d = append(d, x)
+		}
+	}
+	return d
+}
+
+// clientMethod matches an operation method of an SDK client in a symbol
+// table: "github.com/aws/aws-sdk-go-v2/service/sqs.(*Client).SendMessage".
+var clientMethod = regexp.MustCompile(`aws-sdk-go-v2/service/([a-z0-9]+)\.\(\*Client\)\.([A-Z][A-Za-z0-9]+)$`)
+
+// credentialServices are the clients config.LoadDefaultConfig links for
+// credentials; every binary has them.
+var credentialServices = map[string]bool{"sts": true, "sso": true, "ssooidc": true, "signin": true}
+
+// linkedOperations lists "service:Operation" for every SDK operation the
+// binary at path links (it needs its symbol table), sorted.
+func linkedOperations(ctx context.Context, path string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, goTool(), "tool", "nm", path).Output()
+	if err != nil {
+		return nil, fmt.Errorf("go tool nm %s: %w", path, err)
+	}
+	var ops []string
+	for line := range strings.Lines(string(out)) {
+		m := clientMethod.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil || credentialServices[m[1]] {
+			continue
+		}
+		ops = append(ops, m[1]+":"+m[2])
+	}
+	slices.Sort(ops)
+	return slices.Compact(ops), nil
 }

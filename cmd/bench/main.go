@@ -132,7 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		rep.Rows = append(rep.Rows, coldStartRow(ctx, bins, *runs, candidates, logf)...)
 	}
 	if selected("size") {
-		rep.Rows = append(rep.Rows, sizeRows(bins)...)
+		rep.Rows = append(rep.Rows, sizeRows(ctx, bins)...)
 	}
 	if selected("switch") {
 		logf("switch batch: 10 alias switches, 50 ms per API call, %d repetitions", *switchReps)
