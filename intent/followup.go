@@ -15,11 +15,15 @@ type FollowUp struct {
 	Intent Intent
 	// Value is the provisioned concurrency being tracked on Intent.Qualifier.
 	Value int64
-	// Strategy, Base, Scale and ClampedBy echo the derivation in results.
-	Strategy  string
-	Base      int64
-	Scale     float64
-	ClampedBy []string
+	// Strategy, Base, Scale and ClampedBy echo the derivation in results, with Demand,
+	// Fallback and FromAutoScaling when the derivation had them.
+	Strategy        string
+	Base            int64
+	Scale           float64
+	ClampedBy       []string
+	Demand          *Demand
+	Fallback        string
+	FromAutoScaling bool
 	// Attempt counts the follow-ups written for this change so far.
 	Attempt int
 	// Started is when tracking began.
@@ -40,6 +44,49 @@ type FollowUp struct {
 	// Unanswered is the outcome the change ended with while its gate's answer could not be
 	// given yet; "" while it goes on.
 	Unanswered string
+}
+
+// Demand is what the demand strategy read of the outgoing qualifier (results' derivation.demand).
+type Demand struct {
+	Qualifier         string  `json:"qualifier"`
+	Peak              float64 `json:"peak"`
+	Spillover         float64 `json:"spillover"`
+	Window            string  `json:"window"`
+	Utilisation       float64 `json:"utilisation"`
+	Datapoints        int     `json:"datapoints"`
+	RaisedBySpillover bool    `json:"raisedBySpillover,omitempty"`
+}
+
+var demandFields = fieldSet("qualifier", "peak", "spillover", "window", "utilisation", "datapoints", "raisedBySpillover")
+
+// maxFallbackLen bounds a carried fallback reason.
+const maxFallbackLen = 1024
+
+func (dm *Demand) validate() error {
+	if dm == nil {
+		return nil
+	}
+	if err := ValidateQualifier(dm.Qualifier); err != nil {
+		return fmt.Errorf("demand.qualifier: %w", err)
+	}
+	for _, v := range []struct {
+		name string
+		v    float64
+	}{{"peak", dm.Peak}, {"spillover", dm.Spillover}} {
+		if math.IsNaN(v.v) || math.IsInf(v.v, 0) || v.v < 0 {
+			return fmt.Errorf("demand.%s %v is not a finite number ≥ 0", v.name, v.v)
+		}
+	}
+	if math.IsNaN(dm.Utilisation) || !(dm.Utilisation > 0 && dm.Utilisation <= 1) {
+		return fmt.Errorf("demand.utilisation %v is not in (0, 1]", dm.Utilisation)
+	}
+	if dm.Datapoints < 0 || dm.Datapoints > MaxValue {
+		return fmt.Errorf("demand.datapoints %d is outside 0..%d", dm.Datapoints, MaxValue)
+	}
+	if d, err := time.ParseDuration(dm.Window); err != nil || d <= 0 || len(dm.Window) > 32 {
+		return fmt.Errorf("demand.window %s is not a positive Go duration", quote(clip(dm.Window)))
+	}
+	return nil
 }
 
 // Gate is the deployment system waiting on a change: a CodeDeploy lifecycle hook execution
@@ -85,11 +132,14 @@ type followUpWire struct {
 	Started   time.Time  `json:"started"`
 	Deadline  time.Time  `json:"deadline"`
 	// Written only when set.
-	DerivedFrom string     `json:"derivedFrom,omitempty"`
-	Reported    string     `json:"reported,omitempty"`
-	Next        *time.Time `json:"next,omitempty"`
-	Gate        *gateWire  `json:"gate,omitempty"`
-	Unanswered  string     `json:"unanswered,omitempty"`
+	Demand          *Demand    `json:"demand,omitempty"`
+	Fallback        string     `json:"fallback,omitempty"`
+	FromAutoScaling bool       `json:"fromAutoScaling,omitempty"`
+	DerivedFrom     string     `json:"derivedFrom,omitempty"`
+	Reported        string     `json:"reported,omitempty"`
+	Next            *time.Time `json:"next,omitempty"`
+	Gate            *gateWire  `json:"gate,omitempty"`
+	Unanswered      string     `json:"unanswered,omitempty"`
 }
 
 type gateWire struct {
@@ -119,7 +169,8 @@ type intentWire struct {
 	Utilisation   float64         `json:"utilisation,omitempty"`
 }
 
-var followUpFields = fieldSet("intent", "value", "strategy", "base", "scale", "clampedBy", "attempt", "started", "deadline", "derivedFrom", "reported", "next", "gate", "unanswered")
+var followUpFields = fieldSet("intent", "value", "strategy", "base", "scale", "clampedBy", "demand", "fallback", "fromAutoScaling",
+	"attempt", "started", "deadline", "derivedFrom", "reported", "next", "gate", "unanswered")
 
 // Validate reports the first reason f is not a follow-up Decode could have produced.
 func (f FollowUp) Validate() error {
@@ -149,6 +200,12 @@ func (f FollowUp) Validate() error {
 		if c == "" || len(c) > 64 {
 			return fmt.Errorf("clampedBy entry %q is not a clamp name", c)
 		}
+	}
+	if err := f.Demand.validate(); err != nil {
+		return err
+	}
+	if len(f.Fallback) > maxFallbackLen {
+		return fmt.Errorf("fallback is longer than %d bytes", maxFallbackLen)
 	}
 	switch f.Reported {
 	case "", "READY":
@@ -239,8 +296,11 @@ func wireOf(f FollowUp) (followUpWire, error) {
 		Started:   f.Started,
 		Deadline:  f.Deadline,
 
-		DerivedFrom: f.DerivedFrom,
-		Reported:    f.Reported,
+		Demand:          f.Demand,
+		Fallback:        f.Fallback,
+		FromAutoScaling: f.FromAutoScaling,
+		DerivedFrom:     f.DerivedFrom,
+		Reported:        f.Reported,
 	}
 	if !f.Next.IsZero() {
 		next := f.Next
@@ -354,6 +414,25 @@ func (d *decoder) oneFollowUp(body object, at string) (FollowUp, *Rejection) {
 	}
 	if f.Strategy, _, err = body.str("strategy"); err != nil {
 		return FollowUp{}, d.reject("%s.%v", followUpKey, err)
+	}
+	if f.Fallback, _, err = body.str("fallback"); err != nil {
+		return FollowUp{}, d.reject("%s.%v", followUpKey, err)
+	}
+	if raw, ok := body["fromAutoScaling"]; ok && !isNull(raw) {
+		if jsonKind(raw) != "boolean" || json.Unmarshal(raw, &f.FromAutoScaling) != nil {
+			return FollowUp{}, d.reject("%s.fromAutoScaling must be a boolean", followUpKey)
+		}
+	}
+	if dm, ok, err := body.obj("demand"); err != nil {
+		return FollowUp{}, d.reject("%s.%v", followUpKey, err)
+	} else if ok {
+		if unknown := unknownKeys(dm, demandFields); len(unknown) > 0 {
+			return FollowUp{}, d.reject("%s.demand: %s", followUpKey, unknownFieldReason(unknown, demandFields))
+		}
+		f.Demand = &Demand{}
+		if json.Unmarshal(body["demand"], f.Demand) != nil {
+			return FollowUp{}, d.reject("%s.demand must be an object of strings, numbers and a boolean as prewarm writes it", followUpKey)
+		}
 	}
 	if raw, ok := body["clampedBy"]; ok && !isNull(raw) {
 		if jsonKind(raw) != "array" || json.Unmarshal(raw, &f.ClampedBy) != nil {

@@ -50,6 +50,13 @@ func TestFollowUpRoundTrip(t *testing.T) {
 			f.Gate = Gate{JobID: "11111111-abcd-1111-abcd-111111abcdef"}
 			f.Unanswered = "FAILED"
 		}},
+		{"sized by demand, raised by spillover", func(f *FollowUp) {
+			f.Strategy, f.Scale = "demand", 1
+			f.Demand = &Demand{Qualifier: "BLUE", Peak: 14, Spillover: 3, Window: "24h0m0s", Utilisation: 0.7, Datapoints: 1440, RaisedBySpillover: true}
+		}},
+		{"demand fell back to the mirror, from auto scaling", func(f *FollowUp) {
+			f.Fallback, f.FromAutoScaling = "no datapoints for BLUE over 24h: mirrored instead", true
+		}},
 		{"minimal, nil clampedBy, no id", func(f *FollowUp) {
 			f.Intent = Intent{Trigger: TriggerDirect, Function: Function{Name: "f"}, Qualifier: "7"}
 			f.ClampedBy = nil
@@ -116,6 +123,13 @@ func TestEncodeFollowUpRefusesInvalid(t *testing.T) {
 		{"no deadline", func(f *FollowUp) { f.Deadline = time.Time{} }, "started and deadline are required"},
 		{"deadline before start", func(f *FollowUp) { f.Deadline = f.Started.Add(-time.Second) }, "is before started"},
 		{"unknown strategy", func(f *FollowUp) { f.Strategy = "guess" }, `strategy "guess" is unknown`},
+		{"demand without a qualifier", func(f *FollowUp) { f.Demand = &Demand{Window: "1h", Utilisation: 0.7} }, "demand.qualifier"},
+		{"demand utilisation 0", func(f *FollowUp) { f.Demand = &Demand{Qualifier: "BLUE", Window: "1h"} }, "demand.utilisation 0 is not in (0, 1]"},
+		{"demand window not a duration", func(f *FollowUp) {
+			f.Demand = &Demand{Qualifier: "BLUE", Window: "a day", Utilisation: 0.7}
+		}, `demand.window "a day"`},
+		{"negative peak", func(f *FollowUp) { f.Demand = &Demand{Qualifier: "BLUE", Peak: -1, Window: "1h", Utilisation: 0.7} }, "demand.peak -1"},
+		{"fallback too long", func(f *FollowUp) { f.Fallback = strings.Repeat("x", 1025) }, "fallback is longer than 1024 bytes"},
 		{"bad function", func(f *FollowUp) { f.Intent.Function = Function{Name: "a b"} }, "characters other than"},
 		{"region without partition", func(f *FollowUp) { f.Intent.Function = Function{Name: "f", Region: "us-east-1"} }, "is not well formed"},
 	}
@@ -134,4 +148,59 @@ func TestEncodeFollowUpRefusesInvalid(t *testing.T) {
 func nanValue() float64 {
 	zero := 0.0
 	return zero / zero
+}
+
+// TestFollowUpDemandRefused: a follow-up's demand is decoded as strictly as the rest.
+func TestFollowUpDemandRefused(t *testing.T) {
+	f := sampleFollowUp()
+	f.Demand = &Demand{Qualifier: "BLUE", Peak: 14, Window: "24h0m0s", Utilisation: 0.7, Datapoints: 10}
+	body, err := EncodeFollowUp(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ old, new, reason string }{
+		{`"datapoints":10`, `"datapoints":10,"extra":1`, "demand: unknown field"},
+		{`"datapoints":10`, `"datapoints":1.5`, "demand must be an object"},
+		{`"peak":14`, `"peak":"14"`, "demand must be an object"},
+		{`"utilisation":0.7`, `"utilisation":7`, "demand.utilisation 7 is not in (0, 1]"},
+		{`"demand":{`, `"fromAutoScaling":"yes","demand":{`, "fromAutoScaling must be a boolean"},
+	} {
+		bad := strings.Replace(string(body), tt.old, tt.new, 1)
+		if bad == string(body) {
+			t.Fatalf("%q is not in %s", tt.old, body)
+		}
+		_, err := Decode([]byte(bad), "", TriggerSQS)
+		if err == nil || !strings.Contains(err.Error(), tt.reason) {
+			t.Errorf("Decode(%s) error = %v, want one containing %q", bad, err, tt.reason)
+		}
+	}
+}
+
+// TestLargestFollowUpsFitAMessage: MaxFollowUps changes with every field
+// prewarm writes at its longest still make a message Decode accepts (SQS's
+// 256 KiB).
+func TestLargestFollowUpsFitAMessage(t *testing.T) {
+	fs := make([]FollowUp, MaxFollowUps)
+	for i := range fs {
+		f := sampleFollowUp()
+		f.Intent.ID = strings.Repeat("i", maxIDLen)
+		f.Intent.CorrelationID = strings.Repeat("c", maxIDLen)
+		f.Intent.Function = Function{Name: strings.Repeat("f", 64), Partition: "aws-us-gov", Region: "us-gov-west-1", AccountID: "123456789012"}
+		f.Intent.Qualifier = strings.Repeat("q", 128)
+		f.Intent.Trigger = TriggerCodeDeploy
+		f.Strategy, f.Fallback, f.FromAutoScaling = "demand", strings.Repeat("x", maxFallbackLen), true
+		f.ClampedBy = []string{"policy.min", "policy.max", "MAX_CONCURRENCY", "reserved", "account.unreserved"}
+		f.Demand = &Demand{Qualifier: strings.Repeat("b", 128), Peak: 1e6 + 0.125, Spillover: 1e6 + 0.125, Window: "336h0m0s", Utilisation: 0.123456789, Datapoints: 20160, RaisedBySpillover: true}
+		f.Gate = Gate{DeploymentID: "d-ABCDEF123", ExecutionID: strings.Repeat("e", maxExecutionIDLen)}
+		f.Reported, f.Unanswered, f.DerivedFrom, f.Next = "READY", "FAILED", strings.Repeat("d", 128), f.Started.Add(time.Minute)
+		fs[i] = f
+	}
+	body, err := EncodeFollowUps(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode(body, "", TriggerSQS); err != nil {
+		t.Fatalf("Decode of the largest follow-ups (%d bytes): %v", len(body), err)
+	}
+	t.Logf("largest follow-up message: %d bytes", len(body))
 }
