@@ -8,9 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	lambdasvc "github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/prewarm/prewarm/handler"
 	"github.com/prewarm/prewarm/localaws"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
 	"github.com/prewarm/prewarm/results"
@@ -182,12 +184,10 @@ func TestReconcileCoversARNEntries(t *testing.T) {
 func TestReconcileReportsWeightsLeftBehind(t *testing.T) {
 	e := newEnv(t)
 	e.put("broken-function", "GREEN", 5) // version 2 fails to initialise
-	// The emulator refuses routing weights on an alias with provisioned
-	// concurrency; AWS adds them (CodeDeploy's traffic shifting) and keeps
-	// them. Control answers as AWS would.
-	w := &weightedControl{Control: e.control}
-	e.rewireWith(func(d *handler.Deps) { d.Control = w })
+	// CodeDeploy's traffic shift leaves GREEN routing 90% to version 1.
+	e.routeAlias("broken-function", "GREEN", map[string]float64{"1": 0.9})
 	e.clk.Advance(10 * time.Minute)
+	e.srv.ResetStats()
 	var reason string
 	for _, m := range e.reconcile() {
 		if m.FunctionName == "broken-function" && m.Qualifier == "GREEN" && m.Outcome == "FAILED" {
@@ -197,8 +197,11 @@ func TestReconcileReportsWeightsLeftBehind(t *testing.T) {
 	if !strings.Contains(reason, "update-alias") || !strings.Contains(reason, "--routing-config") {
 		t.Errorf("FAILED reason %q, want the weights left behind and the command that clears them", reason)
 	}
-	if w.cleared != 0 {
-		t.Errorf("weights cleared %d times without the policy's clearWeights", w.cleared)
+	if n := e.lambdaCalls()["UpdateAlias"]; n != 0 {
+		t.Errorf("UpdateAlias called %d times without the policy's clearWeights", n)
+	}
+	if _, w, _ := e.srv.Lambda().Alias("broken-function", "GREEN"); !cmp.Equal(map[string]float64{"1": 0.9}, w) {
+		t.Errorf("GREEN's weights %v; want them left as they were", w)
 	}
 }
 
@@ -207,35 +210,33 @@ func TestReconcileReportsWeightsLeftBehind(t *testing.T) {
 func TestReconcileClearsWeightsWhenThePolicySaysSo(t *testing.T) {
 	e := newEnv(t, withEnv("POLICY", `{"broken-function":{"clearWeights":true}}`))
 	e.put("broken-function", "GREEN", 5)
-	w := &weightedControl{Control: e.control}
-	e.rewireWith(func(d *handler.Deps) { d.Control = w })
+	e.routeAlias("broken-function", "GREEN", map[string]float64{"1": 0.9})
 	e.clk.Advance(10 * time.Minute)
+	e.srv.ResetStats()
 	var reason string
 	for _, m := range e.reconcile() {
 		if m.FunctionName == "broken-function" && m.Qualifier == "GREEN" && m.Outcome == "FAILED" {
 			reason = m.Reason
 		}
 	}
-	if w.cleared != 1 || !strings.Contains(reason, "cleared") {
-		t.Errorf("cleared %d times, reason %q; want the weights cleared once and said so", w.cleared, reason)
+	if n := e.lambdaCalls()["UpdateAlias"]; n != 1 || !strings.Contains(reason, "cleared") {
+		t.Errorf("UpdateAlias called %d times, reason %q; want the weights cleared once and said so", n, reason)
+	}
+	if v, w, _ := e.srv.Lambda().Alias("broken-function", "GREEN"); v != "2" || len(w) != 0 {
+		t.Errorf("GREEN on version %s with weights %v; want on version 2 without weights", v, w)
 	}
 }
 
-// weightedControl reports broken-function:GREEN routing 90% to version 1,
-// and counts the weights cleared.
-type weightedControl struct {
-	handler.Control
-	cleared int
-}
-
-func (w *weightedControl) ClearAliasWeights(ctx context.Context, function, alias string) error {
-	w.cleared++
-	return w.Control.ClearAliasWeights(ctx, function, alias)
-}
-
-func (w *weightedControl) AliasWeights(ctx context.Context, function, alias string) (map[string]float64, error) {
-	if function == "broken-function" && alias == "GREEN" {
-		return map[string]float64{"1": 0.9}, nil
+// routeAlias sets function:alias's routing weights through the real client,
+// as CodeDeploy's traffic shifting does (AWS takes them on an alias with
+// provisioned concurrency too).
+func (e *env) routeAlias(function, alias string, weights map[string]float64) {
+	e.t.Helper()
+	_, err := e.lambda.UpdateAlias(context.Background(), &lambdasvc.UpdateAliasInput{
+		FunctionName: aws.String(function), Name: aws.String(alias),
+		RoutingConfig: &lambdatypes.AliasRoutingConfiguration{AdditionalVersionWeights: weights},
+	})
+	if err != nil {
+		e.t.Fatalf("update alias %s:%s with weights %v: %v", function, alias, weights, err)
 	}
-	return w.Control.AliasWeights(ctx, function, alias)
 }

@@ -4,6 +4,12 @@
 // clock), shifts the alias's traffic by the deployment configuration (canary, linear or all at
 // once), runs AfterAllowTraffic the same way and ends Succeeded, or, when a hook fails or does
 // not answer, rolls the alias back to the current version without routing weights.
+//
+// An alias that holds provisioned concurrency shifts as on AWS: it takes the routing weights,
+// its configuration keeps serving the current version while they are in place, and it moves
+// with the alias to the target version at the last step. An alias update that Lambda refuses
+// (for such an alias, a target version that holds provisioned concurrency of its own) fails
+// the deployment with INVALID_LAMBDA_CONFIGURATION and rolls it back.
 package lambdadeploy
 
 import (
@@ -307,7 +313,9 @@ func (r *run) invoke(ctx, waiting context.Context, event, function string, paylo
 	}
 }
 
-// shift moves the alias's traffic to the target version step by step.
+// shift moves the alias's traffic to the target version step by step: weights on the current
+// version for the steps below 1, then the alias on the target version without weights. An
+// update the alias refuses ends the shift with INVALID_LAMBDA_CONFIGURATION.
 func (r *run) shift(ctx context.Context, steps []codedeploysim.Step) (*failure, error) {
 	cd, fn, alias := r.d.cfg.CodeDeploy, r.spec.FunctionName, r.spec.Alias
 	if err := cd.SetEvent(r.id, codedeploysim.EventAllowTraffic, codedeploysim.StatusInProgress); err != nil {

@@ -320,23 +320,119 @@ func TestFailedInvocationIsRetried(t *testing.T) {
 	}
 }
 
-// TestAliasWithProvisionedConcurrencyCannotShift reproduces SAM's failure: an alias holding
-// provisioned concurrency takes no routing weights, so the deployment fails and rolls back.
-func TestAliasWithProvisionedConcurrencyCannotShift(t *testing.T) {
+// routeRecorder is the emulator's Lambda as the driver's AliasRouter, noting after each
+// RouteAlias that succeeds where the alias points, the weights it shows and its provisioned
+// concurrency.
+type routeRecorder struct {
+	e           *env
+	fn, alias   string
+	mu          sync.Mutex
+	afterRoutes []string
+}
+
+func (r *routeRecorder) RouteAlias(function, alias, version string, weights map[string]float64) error {
+	if err := r.e.srv.Lambda().RouteAlias(function, alias, version, weights); err != nil {
+		return err
+	}
+	v, w, _ := r.e.srv.Lambda().Alias(r.fn, r.alias)
+	pc, _ := r.e.srv.Lambda().Config(r.fn, r.alias)
+	r.mu.Lock()
+	r.afterRoutes = append(r.afterRoutes, fmt.Sprintf("alias=%s weights=%v pc=%s %d/%d on %s", v, w, pc.Status, pc.Allocated, pc.Requested, pc.Version))
+	r.mu.Unlock()
+	return nil
+}
+
+// TestAliasWithProvisionedConcurrencyShifts: as on AWS, an alias holding provisioned
+// concurrency takes routing weights, so a deployment whose hooks succeed shifts its traffic.
+// The alias's configuration keeps serving the current version, unchanged, while the canary
+// runs, and moves with the alias to the target version at the last step (IN_PROGRESS, with
+// the transient weights of the move, then READY there).
+func TestAliasWithProvisionedConcurrencyShifts(t *testing.T) {
 	e := newEnv(t, false)
-	// my-function:BLUE holds provisioned concurrency in the default world.
+	// my-function:BLUE (on version 1) holds 10 provisioned, READY, in the default world.
 	hook := &hookFunc{e: e, answer: func(deployhook.Event) deployhook.Status { return deployhook.Succeeded }}
+	rec := &routeRecorder{e: e, fn: "my-function", alias: "BLUE"}
+	d, err := lambdadeploy.New(lambdadeploy.Config{CodeDeploy: e.srv.CodeDeploy(), Lambda: rec, Invoker: hook, Clock: e.clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := deployment("Canary10Percent5Minutes")
+	spec.FunctionName, spec.Alias, spec.CurrentVersion, spec.TargetVersion = "my-function", "BLUE", "1", "2"
+	res, err := d.Deploy(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != codedeploysim.DeploymentSucceeded {
+		t.Fatalf("deployment %s %s: %s\n%v", res.Status, res.ErrorCode, res.ErrorMessage, steps(res))
+	}
+	want := []string{
+		"alias=1 weights=map[2:0.1] pc=READY 10/10 on 1",
+		"alias=2 weights=map[1:0.5] pc=IN_PROGRESS 10/10 on 2",
+	}
+	if diff := cmp.Diff(want, rec.afterRoutes); diff != "" {
+		t.Errorf("the alias after each shift (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"BeforeAllowTraffic alias=1 weights=map[] answered=false", "AfterAllowTraffic alias=2 weights=map[1:0.5] answered=false"}, hook.seen); diff != "" {
+		t.Errorf("what the hook saw (-want +got):\n%s", diff)
+	}
+	e.clk.Advance(3 * time.Second) // the default world's readyAfter
+	if v, w, _ := e.srv.Lambda().Alias("my-function", "BLUE"); v != "2" || len(w) != 0 {
+		t.Errorf("alias BLUE on %s with weights %v; want 2 without weights", v, w)
+	}
+	if pc, ok := e.srv.Lambda().Config("my-function", "BLUE"); !ok || pc.Version != "2" || pc.Status != "READY" || pc.Allocated != 10 {
+		t.Errorf("BLUE's provisioned concurrency %+v; want 10 READY on version 2", pc)
+	}
+	info, _ := e.srv.CodeDeploy().Deployment(res.DeploymentID)
+	if info.Status != codedeploysim.DeploymentSucceeded || info.TargetWeight != 1 {
+		t.Errorf("deployment as CodeDeploy shows it: %+v", info)
+	}
+}
+
+// TestRefusedShiftRollsBack: an UpdateAlias that AWS refuses fails the deployment with
+// INVALID_LAMBDA_CONFIGURATION and rolls the alias back. Here the alias holds provisioned
+// concurrency and a hook warms the target version with its own: the canary's weights are
+// taken, but moving the alias (and its configuration) onto that version is AWS's conflict.
+func TestRefusedShiftRollsBack(t *testing.T) {
+	e := newEnv(t, false)
+	hook := &hookFunc{e: e, answer: func(ev deployhook.Event) deployhook.Status {
+		if ev == deployhook.BeforeAllowTraffic {
+			if _, err := e.srv.Lambda().PutProvisionedConcurrency("my-function", "2", 5); err != nil {
+				return deployhook.Failed
+			}
+		}
+		return deployhook.Succeeded
+	}}
 	d := deployment("Canary10Percent5Minutes")
 	d.FunctionName, d.Alias, d.CurrentVersion, d.TargetVersion = "my-function", "BLUE", "1", "2"
 	res, err := e.driver(t, hook, 0).Deploy(context.Background(), d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Status != codedeploysim.DeploymentFailed || res.ErrorCode != "INVALID_LAMBDA_CONFIGURATION" || !contains(res.ErrorMessage, "Alias with weights can not be used with Provisioned Concurrency") {
-		t.Errorf("deployment %s %s: %s", res.Status, res.ErrorCode, res.ErrorMessage)
+	const conflict = "Alias can't be used for Provisioned Concurrency configuration on an already Provisioned version"
+	if res.Status != codedeploysim.DeploymentFailed || res.ErrorCode != "INVALID_LAMBDA_CONFIGURATION" || !contains(res.ErrorMessage, conflict) {
+		t.Errorf("deployment %s %s: %s\n%v", res.Status, res.ErrorCode, res.ErrorMessage, steps(res))
+	}
+	var shifts []string
+	for _, s := range res.History {
+		if s.Event == codedeploysim.EventAllowTraffic && s.What != codedeploysim.StatusInProgress {
+			shifts = append(shifts, s.What+" "+s.Detail)
+		}
+	}
+	if diff := cmp.Diff([]string{"Shifted 0.1", "Failed ResourceConflictException (409): " + conflict}, shifts); diff != "" {
+		t.Errorf("AllowTraffic (-want +got):\n%s", diff)
+	}
+	if last := res.History[len(res.History)-1]; last.Event != "Rollback" || last.What != "RolledBack" {
+		t.Errorf("last step %+v; want the rollback", last)
 	}
 	if v, w, _ := e.srv.Lambda().Alias("my-function", "BLUE"); v != "1" || len(w) != 0 {
 		t.Errorf("alias BLUE on %s with weights %v; want 1 without weights", v, w)
+	}
+	if pc, ok := e.srv.Lambda().Config("my-function", "BLUE"); !ok || pc.Version != "1" || pc.Status != "READY" || pc.Allocated != 10 {
+		t.Errorf("BLUE's provisioned concurrency %+v; want 10 READY on version 1, untouched", pc)
+	}
+	info, _ := e.srv.CodeDeploy().Deployment(res.DeploymentID)
+	if info.Status != codedeploysim.DeploymentFailed || info.ErrorCode != "INVALID_LAMBDA_CONFIGURATION" || info.TargetWeight != 0 {
+		t.Errorf("deployment as CodeDeploy shows it: %+v", info)
 	}
 }
 

@@ -114,7 +114,9 @@ func (s *Service) UpdateAlias(function, alias, version string) error {
 
 // RouteAlias points function's alias at version with routing weights (nil: none) as
 // UpdateAlias with a RoutingConfig does, with the same checks: a CodeDeploy traffic shift.
-// Weights on an alias that holds provisioned concurrency are refused as AWS refuses them.
+// As on AWS, an alias that holds provisioned concurrency takes the weights and its
+// configuration is left as it is; Put and Delete of provisioned concurrency on the alias
+// are refused until the weights are cleared.
 func (s *Service) RouteAlias(function, alias, version string, weights map[string]float64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

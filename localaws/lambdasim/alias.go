@@ -159,7 +159,11 @@ func (st *state) updateAlias(req *request) (int, any, *Error) {
 // routing weights. An alias with provisioned concurrency takes its
 // configuration along: it restarts IN_PROGRESS on the new version and, for
 // the weights window, the alias shows the transient routing weights AWS
-// adds during the move.
+// adds during the move. As on AWS, an alias with provisioned concurrency
+// takes routing weights (CodeDeploy's traffic shifting): the configuration
+// is left as it is and keeps serving the alias's version, and only
+// Put/Delete of provisioned concurrency on the alias are refused while the
+// weights are in place (checkPut, deleteProvisionedConcurrency).
 func (st *state) repoint(f *function, a *alias, version string, weights map[string]float64, setWeights bool) *Error {
 	if version != "$LATEST" && !f.hasVersion(version) {
 		return errNotFound("Function not found: " + st.qualifiedARN(f.name, version))
@@ -177,17 +181,12 @@ func (st *state) repoint(f *function, a *alias, version string, weights map[stri
 	}
 	p := f.pc[a.name]
 	now := st.clock.Now()
-	if p != nil {
-		if setWeights && len(weights) > 0 {
-			return errInvalidParameter(msgAliasWithWeights)
+	if p != nil && version != a.version {
+		if version == "$LATEST" {
+			return errInvalidParameter(msgPutLatest)
 		}
-		if version != a.version {
-			if version == "$LATEST" {
-				return errInvalidParameter(msgPutLatest)
-			}
-			if f.pc[version] != nil || f.pcAliasOn(version, a.name) != "" {
-				return errConflict(msgAliasOnProvVer)
-			}
+		if f.pc[version] != nil || f.pcAliasOn(version, a.name) != "" {
+			return errConflict(msgAliasOnProvVer)
 		}
 	}
 	if version != a.version {

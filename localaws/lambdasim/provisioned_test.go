@@ -205,6 +205,114 @@ func TestUpdateAliasOntoProvisionedVersionConflicts(t *testing.T) {
 	wantAPIError(t, err, 404, "ResourceNotFoundException", "Function not found: arn:aws:lambda:us-west-2:123456789012:function:my-function:7")
 }
 
+// AWS: routing weights can be added to an alias that holds provisioned
+// concurrency (CodeDeploy's traffic shifting does), and the configuration
+// keeps serving unchanged; what cannot be done while the weights are in place
+// is managing that PC: Put and Delete on the alias are refused until
+// UpdateAlias clears the routing.
+func TestWeightsOnAliasWithProvisionedConcurrency(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, nil)
+	mustPut(ctx, t, f.client, "my-function", "BLUE", 20)
+	mustPut(ctx, t, f.client, "my-function", "2", 5) // the canary's share is served warm
+	f.clock.Advance(readyAfter)
+	ready := pcState{Requested: 20, Allocated: 20, Available: 20, Status: types.ProvisionedConcurrencyStatusEnumReady, LastModified: "2019-11-21T19:32:12+0000"}
+	getAlias := func() *lambdasvc.GetAliasOutput {
+		t.Helper()
+		out, err := f.client.GetAlias(ctx, &lambdasvc.GetAliasInput{FunctionName: aws.String("my-function"), Name: aws.String("BLUE")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := getAlias()
+
+	weights := map[string]float64{"2": 0.1}
+	upd, err := f.client.UpdateAlias(ctx, &lambdasvc.UpdateAliasInput{
+		FunctionName: aws.String("my-function"), Name: aws.String("BLUE"), RevisionId: before.RevisionId,
+		RoutingConfig: &types.AliasRoutingConfiguration{AdditionalVersionWeights: weights},
+	})
+	if err != nil {
+		t.Fatalf("UpdateAlias with weights on an alias with provisioned concurrency: %v", err)
+	}
+	if aws.ToString(upd.FunctionVersion) != "1" || upd.RoutingConfig == nil || !cmp.Equal(weights, upd.RoutingConfig.AdditionalVersionWeights) {
+		t.Errorf("UpdateAlias answer: version %s routing %+v, want 1 with %v", aws.ToString(upd.FunctionVersion), upd.RoutingConfig, weights)
+	}
+	if aws.ToString(upd.RevisionId) == aws.ToString(before.RevisionId) {
+		t.Errorf("RevisionId did not change: %q", aws.ToString(upd.RevisionId))
+	}
+	// The weights stay (they are the caller's, not a move's), and the
+	// configuration is untouched: still READY with everything allocated,
+	// on the alias's version.
+	f.clock.Advance(10 * time.Minute)
+	got := getAlias()
+	if aws.ToString(got.FunctionVersion) != "1" || got.RoutingConfig == nil || !cmp.Equal(weights, got.RoutingConfig.AdditionalVersionWeights) {
+		t.Errorf("GetAlias: version %s routing %+v, want 1 with %v", aws.ToString(got.FunctionVersion), got.RoutingConfig, weights)
+	}
+	if diff := cmp.Diff(ready, mustGet(ctx, t, f.client, "my-function", "BLUE")); diff != "" {
+		t.Errorf("BLUE with weights (-want +got):\n%s", diff)
+	}
+	if snap, ok := f.svc.Config("my-function", "BLUE"); !ok || snap.Version != "1" {
+		t.Errorf("Config snapshot: got %+v, %v; want on version 1", snap, ok)
+	}
+	list, err := f.client.ListProvisionedConcurrencyConfigs(ctx, &lambdasvc.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String("my-function")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listed []string
+	for _, c := range list.ProvisionedConcurrencyConfigs {
+		listed = append(listed, fmt.Sprintf("%s %d/%d %s", aws.ToString(c.FunctionArn), aws.ToInt32(c.AllocatedProvisionedConcurrentExecutions), aws.ToInt32(c.RequestedProvisionedConcurrentExecutions), c.Status))
+	}
+	wantListed := []string{
+		"arn:aws:lambda:us-west-2:123456789012:function:my-function:2 5/5 READY",
+		"arn:aws:lambda:us-west-2:123456789012:function:my-function:BLUE 20/20 READY",
+	}
+	if diff := cmp.Diff(wantListed, listed); diff != "" {
+		t.Errorf("ListProvisionedConcurrencyConfigs (-want +got):\n%s", diff)
+	}
+
+	// Managing the alias's PC is refused while the weights are in place,
+	// and the refused calls change nothing.
+	const msg = "Alias with weights can not be used with Provisioned Concurrency"
+	err = putPC(ctx, f.client, "my-function", "BLUE", 25)
+	wantAPIError(t, err, 400, "InvalidParameterValueException", msg)
+	if !isType[*types.InvalidParameterValueException](err) {
+		t.Errorf("Put: got %T, want *types.InvalidParameterValueException", err)
+	}
+	err = deletePC(ctx, f.client, "my-function", "BLUE")
+	wantAPIError(t, err, 400, "InvalidParameterValueException", msg)
+	if !isType[*types.InvalidParameterValueException](err) {
+		t.Errorf("Delete: got %T, want *types.InvalidParameterValueException", err)
+	}
+	if diff := cmp.Diff(ready, mustGet(ctx, t, f.client, "my-function", "BLUE")); diff != "" {
+		t.Errorf("BLUE after the refused Put and Delete (-want +got):\n%s", diff)
+	}
+
+	// Clearing the routing (an empty map, as update-alias --routing-config
+	// '{}' sends) makes the alias's PC manageable again.
+	cleared, err := f.client.UpdateAlias(ctx, &lambdasvc.UpdateAliasInput{
+		FunctionName: aws.String("my-function"), Name: aws.String("BLUE"),
+		RoutingConfig: &types.AliasRoutingConfiguration{AdditionalVersionWeights: map[string]float64{}},
+	})
+	if err != nil {
+		t.Fatalf("clear the weights: %v", err)
+	}
+	if cleared.RoutingConfig != nil && len(cleared.RoutingConfig.AdditionalVersionWeights) > 0 {
+		t.Errorf("UpdateAlias answer after clearing: weights %v, want none", cleared.RoutingConfig.AdditionalVersionWeights)
+	}
+	if got := getAlias(); got.RoutingConfig != nil && len(got.RoutingConfig.AdditionalVersionWeights) > 0 {
+		t.Errorf("GetAlias after clearing: weights %v, want none", got.RoutingConfig.AdditionalVersionWeights)
+	}
+	mustPut(ctx, t, f.client, "my-function", "BLUE", 25)
+	want := pcState{Requested: 25, Status: types.ProvisionedConcurrencyStatusEnumInProgress, LastModified: "2019-11-21T19:45:12+0000"}
+	if diff := cmp.Diff(want, mustGet(ctx, t, f.client, "my-function", "BLUE")); diff != "" {
+		t.Errorf("BLUE after the Put (-want +got):\n%s", diff)
+	}
+	if err := deletePC(ctx, f.client, "my-function", "BLUE"); err != nil {
+		t.Errorf("Delete without weights: %v", err)
+	}
+}
+
 func TestWeightsWindowDefaultsToHalfReadyAfter(t *testing.T) {
 	f := newFixture(t, nil)
 	if _, err := f.svc.PutProvisionedConcurrency("my-function", "BLUE", 3); err != nil {
