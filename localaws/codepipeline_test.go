@@ -20,7 +20,7 @@ import (
 	"github.com/prewarm/prewarm/localaws/localawstest"
 )
 
-// TestWorldSeedsCodePipeline reads the README's codePipeline section into the home account's
+// TestWorldSeedsCodePipeline reads a codePipeline section into the home account's
 // CodePipeline and ends its jobs over HTTP with the real client: each takes one result, which
 // the same accessor as an in-process job's reads; a second result, or one for a job the world
 // does not hold, is refused as AWS refuses it; a reset brings the jobs back in progress.
@@ -116,7 +116,30 @@ func TestWorldSeedsCodePipeline(t *testing.T) {
 	}
 }
 
-func TestWorldRefusesBadCodePipelineJobs(t *testing.T) {
+// TestWorldCodePipelineSection reads the README's codePipeline section and refuses jobs that
+// cannot be.
+func TestWorldCodePipelineSection(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(readme), "```json\n\"codePipeline\":")
+	block, _, _ = strings.Cut(block, "\n```")
+	if !ok {
+		t.Fatal("README.md has no json block starting with \"codePipeline\":")
+	}
+	w, err := localaws.ParseWorld(withSection(`"codePipeline":` + block + ","))
+	if err != nil {
+		t.Fatalf("the README's codePipeline section: %v", err)
+	}
+	srv, err := localaws.New(w, localaws.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.CodePipeline().Jobs(); len(got) != 1 {
+		t.Errorf("the README's codePipeline section seeds jobs %v; want one", got)
+	}
+
 	for _, tt := range []struct{ section, wantErr string }{
 		{`"codePipeline": {"jobs": [{"functionName": "prewarm"}]},`, "codePipeline: job 1: id is required"},
 		{`"codePipeline": {"jobs": [{"id": "job-1"}]},`, `codePipeline: job id "job-1" is not a lower-case UUID`},
