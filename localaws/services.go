@@ -64,7 +64,11 @@ func services(env Env, rg *region) error {
 		return err
 	}
 	rg.codeDeploy = codeDeploy
-	rg.codePipeline = codepipelinesim.New(codepipelinesim.Config{AccountID: env.AccountID, Region: env.Region, Clock: env.Clock})
+	codePipeline, err := codepipelinesim.New(env.World.codePipelineConfig(env.AccountID, env.Region, env.Clock))
+	if err != nil {
+		return err
+	}
+	rg.codePipeline = codePipeline
 
 	rg.register(Registration{API: rg.sqs.API(), Sim: rg.sqs})
 	rg.register(Registration{API: rg.lambda.API(), Sim: rg.lambda, Quota: env.Options.controlPlaneRPS(), QuotaExempt: []string{"GetFunction", "Invoke"}})

@@ -13,6 +13,7 @@ import (
 	"github.com/prewarm/prewarm/localaws/clock"
 	"github.com/prewarm/prewarm/localaws/cloudwatchsim"
 	"github.com/prewarm/prewarm/localaws/codedeploysim"
+	"github.com/prewarm/prewarm/localaws/codepipelinesim"
 	"github.com/prewarm/prewarm/localaws/lambdasim"
 	"github.com/prewarm/prewarm/localaws/sqssim"
 )
@@ -42,9 +43,11 @@ type World struct {
 	PutConflictWindow Duration             `json:"putConflictWindow,omitempty"`
 	Functions         []lambdasim.Function `json:"functions"`
 	Queues            []sqssim.Queue       `json:"queues"`
-	// CodeDeploy seeds Lambda deployments (codedeploysim); CodePipeline jobs are created in
-	// process, so CodePipeline has no section.
+	// CodeDeploy seeds Lambda deployments (codedeploysim).
 	CodeDeploy codedeploysim.World `json:"codeDeploy,omitzero"`
+	// CodePipeline seeds Lambda invoke action jobs in progress (codepipelinesim), for
+	// CodePipeline.job events that name them.
+	CodePipeline codepipelinesim.World `json:"codePipeline,omitzero"`
 	// ScalableTargets seed Application Auto Scaling: targets on aliases with their
 	// policies and scheduled actions.
 	ScalableTargets []autoscalingsim.Target `json:"scalableTargets,omitempty"`
@@ -83,10 +86,12 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 //go:embed world.json
 var defaultWorldJSON []byte
 
-// DefaultWorld is the built-in world: the functions and queues the sample
-// events in events/ use (my-function, checkout-api, orders-worker with 50
-// reserved, broken-function whose GREEN version fails to initialise; the
-// prewarm-* queues). Each call returns a fresh copy.
+// DefaultWorld is the built-in world: the functions, queues, deployment and
+// job the sample events in events/ use (my-function, checkout-api,
+// orders-worker with 50 reserved, broken-function whose GREEN version fails
+// to initialise; the prewarm-* queues; CodeDeploy's d-ABCDEF123 and the
+// CodePipeline job of codepipeline-job.json, both in progress). Each call
+// returns a fresh copy.
 func DefaultWorld() World {
 	w, err := ParseWorld(defaultWorldJSON)
 	if err != nil {
@@ -150,6 +155,9 @@ func (w World) Validate() error {
 	if err := w.codeDeployConfig(id, region, nil).Validate(); err != nil {
 		return fmt.Errorf("world: %w", err)
 	}
+	if err := w.codePipelineConfig(id, region, nil).Validate(); err != nil {
+		return fmt.Errorf("world: %w", err)
+	}
 	// A redrive naming a queue the file does not define is most likely a
 	// typo; refuse it rather than create a dead-letter queue nobody reads.
 	queues := map[string]bool{}
@@ -210,4 +218,8 @@ func (w World) sqsConfig(id, region string, clk clock.Clock) sqssim.Config {
 
 func (w World) codeDeployConfig(id, region string, clk clock.Clock) codedeploysim.Config {
 	return codedeploysim.Config{AccountID: id, Region: region, World: w.CodeDeploy, Clock: clk}
+}
+
+func (w World) codePipelineConfig(id, region string, clk clock.Clock) codepipelinesim.Config {
+	return codepipelinesim.Config{AccountID: id, Region: region, World: w.CodePipeline, Clock: clk}
 }

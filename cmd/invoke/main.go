@@ -1,7 +1,8 @@
 // Command invoke is `sam local invoke` without Docker: it runs the real
 // bootstrap under the official AWS Lambda Runtime Interface Emulator,
 // pointed at the local AWS emulator, invokes it with an event, and prints
-// the response, the function's logs and the result messages it published.
+// the response, the function's logs, the result messages it published and,
+// for a CodePipeline job, the job's result.
 package main
 
 import (
@@ -20,11 +21,13 @@ import (
 	"strings"
 	"time"
 
+	awsevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/localaws/codepipelinesim"
 	"github.com/prewarm/prewarm/results/watch"
 	"github.com/prewarm/prewarm/rie"
 )
@@ -60,7 +63,9 @@ const usage = `Usage: go run ./cmd/invoke -event FILE [flags]   (make invoke EVE
 Runs the bootstrap under the AWS Lambda Runtime Interface Emulator against the local AWS
 emulator (started in this process when none answers at -endpoint), invokes it with the event,
 and prints the function's logs, its response and the result messages of this invocation,
-which it takes from the results queue; other runs' results are handed back untouched.
+which it takes from the results queue; other runs' results are handed back untouched. For a
+CodePipeline job event it then prints the job's result as the emulator recorded it (the
+built-in world holds the job of events/codepipeline-job.json in progress).
 
 The function's configuration can be overridden from the environment: ALLOWED_FUNCTIONS,
 MAX_CONCURRENCY, POLICY, WAIT_SECONDS, TRACK_TIMEOUT, CONTROL_PLANE_RPS, DRY_RUN,
@@ -99,6 +104,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	url := *endpoint
+	// The CodePipeline jobs of an emulator started here; one already running keeps its own.
+	var jobs *codepipelinesim.Service
 	if !healthy(ctx, url) {
 		srv, err := localaws.New(localaws.DefaultWorld(), localaws.Options{})
 		if err != nil {
@@ -110,6 +117,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return err
 		}
 		defer stopServer()
+		jobs = srv.CodePipeline()
 		_, _ = fmt.Fprintf(stdout, "== local AWS emulator started at %s (built-in world; run `make emulator` to keep one running)\n", url)
 	} else {
 		_, _ = fmt.Fprintf(stdout, "== using the local AWS emulator already running at %s\n", url)
@@ -175,7 +183,43 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	for _, m := range msgs {
 		_, _ = fmt.Fprintln(stdout, indent([]byte(m.Body)))
 	}
+	if job := pipelineJobID(payload); job != "" {
+		reportJob(stdout, jobs, job, url)
+	}
 	return invokeErr
+}
+
+// pipelineJobID is the job id of a CodePipeline.job event, "" for any other event.
+func pipelineJobID(payload []byte) string {
+	var ev awsevents.CodePipelineJobEvent
+	if json.Unmarshal(payload, &ev) != nil {
+		return ""
+	}
+	return ev.CodePipelineJob.ID
+}
+
+// reportJob prints the result job id received, as the emulator recorded it. jobs is the
+// CodePipeline of the emulator started in this process, nil for one already running at url,
+// whose results are not readable over its API.
+func reportJob(w io.Writer, jobs *codepipelinesim.Service, id, url string) {
+	if jobs == nil {
+		_, _ = fmt.Fprintf(w, "== CodePipeline job %s: its result is recorded by the emulator at %s; a job takes one result (POST %s%s seeds the world's jobs again)\n", id, url, url, localaws.ResetPath)
+		return
+	}
+	status, r, ok := jobs.Status(id)
+	switch {
+	case !ok:
+		_, _ = fmt.Fprintf(w, "== CodePipeline job %s: not in the emulator's world, so its result was refused with JobNotFoundException; seed it under codePipeline.jobs in a world file (LOCALAWS_WORLD=FILE make emulator)\n", id)
+	case r == nil:
+		_, _ = fmt.Fprintf(w, "== CodePipeline job %s: %s, no result recorded\n", id, status)
+	default:
+		_, _ = fmt.Fprintf(w, "== CodePipeline job %s: %s\n", id, status)
+		b, err := json.Marshal(r)
+		if err != nil {
+			b = []byte(err.Error())
+		}
+		_, _ = fmt.Fprintln(w, indent(b))
+	}
 }
 
 // readEvent reads the event file, refusing one that is not JSON with the file and the

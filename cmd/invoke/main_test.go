@@ -11,10 +11,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/prewarm/prewarm/localaws"
+	"github.com/prewarm/prewarm/localaws/clock"
+	"github.com/prewarm/prewarm/localaws/codepipelinesim"
 	"github.com/prewarm/prewarm/localaws/localawstest"
 	"github.com/prewarm/prewarm/rie"
 )
@@ -105,6 +109,91 @@ func TestInvocationIDs(t *testing.T) {
 	}
 }
 
+// sampleJob is the job id of events/codepipeline-job.json, which the built-in world seeds.
+const sampleJob = "11111111-abcd-1111-abcd-111111abcdef"
+
+func TestPipelineJobID(t *testing.T) {
+	for _, tt := range []struct{ event, want string }{
+		{"../../events/codepipeline-job.json", sampleJob},
+		{"../../events/alias-switch.json", ""},
+		{"../../events/codedeploy-hook.json", ""},
+	} {
+		payload, err := os.ReadFile(tt.event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := pipelineJobID(payload); got != tt.want {
+			t.Errorf("%s: job %q; want %q", tt.event, got, tt.want)
+		}
+	}
+}
+
+// TestReportJob prints a job's result as the emulator started in process recorded it, ended
+// over HTTP with the real client, and says where it is when the emulator runs elsewhere.
+func TestReportJob(t *testing.T) {
+	const failing = "22222222-abcd-2222-abcd-222222abcdef"
+	world := localaws.DefaultWorld()
+	world.CodePipeline.Jobs = append(world.CodePipeline.Jobs, codepipelinesim.Job{ID: failing})
+	srv, url := localawstest.Start(t, world, localaws.Options{Clock: clock.NewFake(time.Date(2026, 12, 2, 14, 0, 0, 0, time.UTC))})
+	client := codepipeline.NewFromConfig(localaws.SDKConfig(url))
+	ctx := context.Background()
+	if _, err := client.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{
+		JobId:            aws.String(sampleJob),
+		ExecutionDetails: &cptypes.ExecutionDetails{Summary: aws.String("my-function:GREEN is READY")},
+		OutputVariables:  map[string]string{"outcome": "READY", "value": "10"},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.PutJobFailureResult(ctx, &codepipeline.PutJobFailureResultInput{
+		JobId:          aws.String(failing),
+		FailureDetails: &cptypes.FailureDetails{Type: cptypes.FailureTypeJobFailed, Message: aws.String("my-function:GREEN FAILED")},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := srv.CodePipeline().CreateJob(codepipelinesim.Job{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		jobs *codepipelinesim.Service
+		id   string
+		want string
+	}{
+		{srv.CodePipeline(), sampleJob, `== CodePipeline job 11111111-abcd-1111-abcd-111111abcdef: Succeeded
+{
+  "status": "Succeeded",
+  "outputVariables": {
+    "outcome": "READY",
+    "value": "10"
+  },
+  "summary": "my-function:GREEN is READY",
+  "at": "2026-12-02T14:00:00Z"
+}
+`},
+		{srv.CodePipeline(), failing, `== CodePipeline job 22222222-abcd-2222-abcd-222222abcdef: Failed
+{
+  "status": "Failed",
+  "failureType": "JobFailed",
+  "failureMessage": "my-function:GREEN FAILED",
+  "at": "2026-12-02T14:00:00Z"
+}
+`},
+		{srv.CodePipeline(), waiting, "== CodePipeline job " + waiting + ": InProgress, no result recorded\n"},
+		{srv.CodePipeline(), "99999999-abcd-9999-abcd-999999abcdef", "== CodePipeline job 99999999-abcd-9999-abcd-999999abcdef: not in the emulator's world, so its result was refused with JobNotFoundException; seed it under codePipeline.jobs in a world file (LOCALAWS_WORLD=FILE make emulator)\n"},
+		{nil, sampleJob, "== CodePipeline job 11111111-abcd-1111-abcd-111111abcdef: its result is recorded by the emulator at http://127.0.0.1:4566; a job takes one result (POST http://127.0.0.1:4566/_localaws/reset seeds the world's jobs again)\n"},
+	} {
+		var out bytes.Buffer
+		url := url
+		if tt.jobs == nil {
+			url = "http://127.0.0.1:4566"
+		}
+		reportJob(&out, tt.jobs, tt.id, url)
+		if diff := cmp.Diff(tt.want, out.String()); diff != "" {
+			t.Errorf("job %s (-want +got):\n%s", tt.id, diff)
+		}
+	}
+}
+
 func TestResultsQueue(t *testing.T) {
 	_, url := localawstest.Start(t, localaws.DefaultWorld(), localaws.Options{})
 	client := sqs.NewFromConfig(localaws.SDKConfig(url))
@@ -129,8 +218,9 @@ func TestResultsQueue(t *testing.T) {
 }
 
 // TestInvokeUnderRIE runs the command as make invoke does, against an emulator already running
-// that holds another run's result: it prints its own results, leaves the other's on the queue,
-// and, with a bad configuration, ends with the function's own init error.
+// that holds another run's result: it prints its own results, leaves the other's on the queue;
+// the CodePipeline sample ends the job the world seeds; and, with a bad configuration, it ends
+// with the function's own init error.
 func TestInvokeUnderRIE(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the bootstrap and the Runtime Interface Emulator; skipped with -short")
@@ -183,6 +273,21 @@ func TestInvokeUnderRIE(t *testing.T) {
 	}
 	if len(left) != 1 || left[0].Body != other || left[0].State != "visible" {
 		t.Errorf("queue holds %+v; want the other run's result, visible", left)
+	}
+
+	// The CodePipeline sample ends the job the world seeds, without a warning. It asks for the
+	// switch the first run made, so it ends the job at once, UNCHANGED, instead of waiting
+	// for READY again.
+	out.Reset()
+	jobArgs := []string{"-event", "../../events/codepipeline-job.json", "-bootstrap", bootstrap, "-rie", rieBinary, "-endpoint", url}
+	if err := run(ctx, jobArgs, getenv(nil), &out); err != nil {
+		t.Fatalf("invoke with the CodePipeline sample: %v\n%s", err, out.String())
+	}
+	if strings.Contains(out.String(), `"level":"WARN"`) || !strings.Contains(out.String(), "== CodePipeline job "+sampleJob+": its result is recorded by the emulator at "+url) {
+		t.Errorf("CodePipeline sample: output has a warning or lacks the job's line:\n%s", out.String())
+	}
+	if status, r, _ := srv.CodePipeline().Status(sampleJob); status != codepipelinesim.JobSucceeded || r == nil || r.OutputVariables["outcome"] != "UNCHANGED" {
+		t.Errorf("job of the CodePipeline sample: %s, %+v; want Succeeded with outcome UNCHANGED", status, r)
 	}
 
 	out.Reset()

@@ -1,8 +1,8 @@
 // Package codepipelinesim emulates the CodePipeline operations a Lambda invoke action calls to
 // end its job (AWS JSON 1.1, X-Amz-Target: CodePipeline_20150709.<Op>): PutJobSuccessResult
-// and PutJobFailureResult. Jobs are created in process (by a test or a driver), which also
-// builds the CodePipeline.job event to invoke the function with; each job's result is
-// recorded, and a job takes one result only.
+// and PutJobFailureResult. Jobs are seeded from the world file's "codePipeline" section or
+// created in process (by a test or a driver), which also builds the CodePipeline.job event to
+// invoke the function with; each job's result is recorded, and a job takes one result only.
 package codepipelinesim
 
 import (
@@ -33,38 +33,64 @@ const (
 	JobContinued = "Continued"
 )
 
+// World is the world file's "codePipeline" section: jobs in progress from the start, as
+// CodePipeline holds them while a Lambda invoke action waits for its function.
+type World struct {
+	Jobs []Job `json:"jobs,omitempty"`
+}
+
 // Job is a Lambda invoke action's job.
 type Job struct {
-	// ID is a lower-case UUID; one is made up when empty.
-	ID string
+	// ID is a lower-case UUID, the CodePipeline.job event's id; one is made up when empty,
+	// except in the world file, where it is required.
+	ID string `json:"id"`
 	// FunctionName is the invoked function (configuration.FunctionName).
-	FunctionName string
+	FunctionName string `json:"functionName,omitempty"`
 	// UserParameters is the action's configuration.UserParameters.
-	UserParameters string
+	UserParameters string `json:"userParameters,omitempty"`
 	// ContinuationToken is set on a job that continues an earlier one.
-	ContinuationToken string
+	ContinuationToken string `json:"continuationToken,omitempty"`
 }
 
 // Result is the answer a job received.
 type Result struct {
 	// Status is JobSucceeded, JobFailed or JobContinued.
-	Status string
+	Status string `json:"status"`
 	// Success: the output variables, the summary and, for a continuation, the token and the
 	// job that carries it.
-	OutputVariables   map[string]string
-	Summary           string
-	ContinuationToken string
-	NextJobID         string
+	OutputVariables   map[string]string `json:"outputVariables,omitempty"`
+	Summary           string            `json:"summary,omitempty"`
+	ContinuationToken string            `json:"continuationToken,omitempty"`
+	NextJobID         string            `json:"nextJobId,omitempty"`
 	// Failure: failureDetails.type and message.
-	FailureType    string
-	FailureMessage string
-	At             time.Time
+	FailureType    string    `json:"failureType,omitempty"`
+	FailureMessage string    `json:"failureMessage,omitempty"`
+	At             time.Time `json:"at"`
 }
 
 // Config configures a Service.
 type Config struct {
 	AccountID, Region string
-	Clock             clock.Clock // clock.Real{} when nil
+	// World seeds jobs, each in progress.
+	World World
+	Clock clock.Clock // clock.Real{} when nil
+}
+
+// Validate reports the first problem with c's world.
+func (c Config) Validate() error {
+	seen := map[string]bool{}
+	for i, j := range c.World.Jobs {
+		switch {
+		case j.ID == "":
+			return fmt.Errorf("codePipeline: job %d: id is required (the id of the CodePipeline.job event that answers it)", i+1)
+		case !jobIDPattern.MatchString(j.ID):
+			return fmt.Errorf("codePipeline: job id %q is not a lower-case UUID", j.ID)
+		case seen[j.ID]:
+			return fmt.Errorf("codePipeline: job %s is listed twice", j.ID)
+		}
+		seen[j.ID] = true
+	}
+	return nil
 }
 
 // Service is one account and Region's CodePipeline job results.
@@ -84,13 +110,21 @@ type job struct {
 	result *Result
 }
 
-// New returns a service with no jobs.
-func New(cfg Config) *Service {
+// New returns the service with the jobs of cfg.World in progress.
+func New(cfg Config) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	s := &Service{accountID: cfg.AccountID, region: cfg.Region, clock: cfg.Clock, jobs: map[string]*job{}, changed: make(chan struct{})}
 	if s.clock == nil {
 		s.clock = clock.Real{}
 	}
-	return s
+	for _, j := range cfg.World.Jobs {
+		if _, err := s.CreateJob(j); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 var jobIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)

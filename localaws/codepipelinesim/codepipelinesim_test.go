@@ -11,8 +11,17 @@ import (
 
 func ptr[T any](v T) *T { return &v }
 
+func newService(t *testing.T, cfg Config) *Service {
+	t.Helper()
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func TestOneResultPerJob(t *testing.T) {
-	s := New(Config{AccountID: "123456789012"})
+	s := newService(t, Config{AccountID: "123456789012"})
 	ctx := context.Background()
 	id, err := s.CreateJob(Job{FunctionName: "prewarm", UserParameters: `{"functionName":"f","to":"GREEN"}`})
 	if err != nil {
@@ -40,7 +49,7 @@ func TestOneResultPerJob(t *testing.T) {
 }
 
 func TestContinuationRefusesOutputVariables(t *testing.T) {
-	s := New(Config{})
+	s := newService(t, Config{})
 	id, _ := s.CreateJob(Job{})
 	_, e := s.putJobSuccessResult(context.Background(), &putJobSuccessResultInput{JobID: id, ContinuationToken: ptr("t"), OutputVariables: map[string]string{"a": "b"}})
 	if e == nil || e.Code != "ValidationException" {
@@ -52,7 +61,7 @@ func TestContinuationRefusesOutputVariables(t *testing.T) {
 }
 
 func TestEventIsAJobEvent(t *testing.T) {
-	s := New(Config{AccountID: "123456789012"})
+	s := newService(t, Config{AccountID: "123456789012"})
 	id, _ := s.CreateJob(Job{FunctionName: "prewarm", UserParameters: `{"functionName":"f"}`, ContinuationToken: "c"})
 	b, err := s.Event(id)
 	if err != nil {
