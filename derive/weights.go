@@ -2,7 +2,6 @@ package derive
 
 import (
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -82,13 +81,24 @@ func ClearWeightsCommand(fn, alias string) string {
 	return fmt.Sprintf("aws lambda update-alias --function-name %s --name %s --routing-config '{}'", shellWord(fn), shellWord(alias))
 }
 
-var plainWord = regexp.MustCompile(`^[A-Za-z0-9_:.-]+$`)
-
 // shellWord quotes s for a POSIX shell unless it is made of characters a function name, an
 // ARN or an alias may contain.
 func shellWord(s string) string {
-	if plainWord.MatchString(s) {
+	if plainWord(s) {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// plainWord reports whether s is non-empty and made of ASCII letters, digits and _ : . -, the
+// characters a shell takes literally (the pattern ^[A-Za-z0-9_:.-]+$).
+func plainWord(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_', c == ':', c == '.', c == '-':
+		default:
+			return false
+		}
+	}
+	return s != ""
 }

@@ -104,10 +104,10 @@ func (g Gate) validate() error {
 	case g.IsZero():
 		return nil
 	case g.JobID != "":
-		if g.DeploymentID != "" || g.ExecutionID != "" || !jobIDPattern.MatchString(g.JobID) {
+		if g.DeploymentID != "" || g.ExecutionID != "" || !isJobID(g.JobID) {
 			return fmt.Errorf("gate: job id %q is not a CodePipeline job id alone", clip(g.JobID))
 		}
-	case !deploymentIDPattern.MatchString(g.DeploymentID):
+	case !isDeploymentID(g.DeploymentID):
 		return fmt.Errorf("gate: deployment id %q is not a CodeDeploy deployment id", clip(g.DeploymentID))
 	case g.ExecutionID == "" || len(g.ExecutionID) > maxExecutionIDLen || !printableToken(g.ExecutionID):
 		return errors.New("gate: the hook execution id is missing or not a token")

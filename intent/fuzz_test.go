@@ -140,7 +140,7 @@ func FuzzParseFunction(f *testing.F) {
 func checkHook(t *testing.T, m Message) {
 	t.Helper()
 	h := m.CodeDeployHook
-	if m.Trigger != TriggerCodeDeploy || m.ID != h.ExecutionID || !deploymentIDPattern.MatchString(h.DeploymentID) ||
+	if m.Trigger != TriggerCodeDeploy || m.ID != h.ExecutionID || !isDeploymentID(h.DeploymentID) ||
 		!printableToken(h.ExecutionID) || len(h.ExecutionID) > maxExecutionIDLen {
 		t.Fatalf("hook message %+v", m)
 	}
@@ -152,7 +152,7 @@ func checkJob(t *testing.T, m Message) {
 	if err := j.Intent.Validate(); err != nil {
 		t.Fatalf("job intent does not re-validate: %v\n%+v", err, j.Intent)
 	}
-	if m.Trigger != TriggerCodePipeline || j.Intent.Trigger != TriggerCodePipeline || m.ID != j.Intent.ID || !jobIDPattern.MatchString(j.JobID) {
+	if m.Trigger != TriggerCodePipeline || j.Intent.Trigger != TriggerCodePipeline || m.ID != j.Intent.ID || !isJobID(j.JobID) {
 		t.Fatalf("job message %+v", m)
 	}
 }
@@ -222,7 +222,7 @@ func FuzzCodePipelineJob(f *testing.F) {
 			if !errors.As(err, &rej) || rej.Trigger == "" || rej.Reason == "" {
 				t.Fatalf("Decode = %v; want a *Rejection with a trigger and a reason", err)
 			}
-			if rej.Trigger == TriggerCodePipeline && jobIDPattern.MatchString(jobID) && rej.JobID != jobID {
+			if rej.Trigger == TriggerCodePipeline && isJobID(jobID) && rej.JobID != jobID {
 				t.Fatalf("rejection %+v lost job id %q", rej, jobID)
 			}
 			return

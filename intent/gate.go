@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
+	"strings"
 
 	awsevents "github.com/aws/aws-lambda-go/events"
 )
@@ -21,13 +21,44 @@ const (
 // hundred characters; nothing documents a limit, so this one is generous.
 const maxExecutionIDLen = 2048
 
-var (
-	// deploymentIDPattern is CodeDeploy's "d-" followed by upper-case letters and digits
-	// (nine of them today).
-	deploymentIDPattern = regexp.MustCompile(`^d-[A-Z0-9]{1,62}$`)
-	// jobIDPattern is the pattern of a CodePipeline job id in the CodePipeline API.
-	jobIDPattern = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-)
+// isDeploymentID reports whether s is a CodeDeploy deployment id: "d-" followed by 1 to 62
+// upper-case letters and digits (nine of them today), the pattern ^d-[A-Z0-9]{1,62}$. Checked
+// byte by byte rather than with a compiled regexp, which would cost every cold start its
+// compilation.
+func isDeploymentID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "d-")
+	if !ok || len(rest) < 1 || len(rest) > 62 {
+		return false
+	}
+	for i := 0; i < len(rest); i++ {
+		if c := rest[i]; (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// isJobID reports whether s is a CodePipeline job id as the CodePipeline API defines it: a
+// lower-case UUID, the pattern ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$.
+func isJobID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // CodeDeployHook is a CodeDeploy lifecycle hook invocation. It names neither the lifecycle
 // event nor the versions: those are read from the deployment.
@@ -85,7 +116,7 @@ func (d *decoder) codeDeployHook(o object) (Message, *Rejection) {
 	switch {
 	case !okDeployment || deployment == "":
 		return Message{}, d.reject("CodeDeploy lifecycle hook has no %s", hookDeploymentKey)
-	case !deploymentIDPattern.MatchString(deployment):
+	case !isDeploymentID(deployment):
 		return Message{}, d.reject("CodeDeploy lifecycle hook %s %s is not a deployment id (d- and up to 62 upper-case letters or digits)", hookDeploymentKey, quote(deployment))
 	case !okExecution || execution == "":
 		return Message{}, d.reject("CodeDeploy lifecycle hook for deployment %s has no %s", deployment, hookExecutionKey)
@@ -115,7 +146,7 @@ func (d *decoder) codePipelineJob(payload []byte) (Message, *Rejection) {
 	switch {
 	case job.ID == "":
 		return Message{}, d.reject("CodePipeline job event has no id")
-	case !jobIDPattern.MatchString(job.ID):
+	case !isJobID(job.ID):
 		return Message{}, d.reject("CodePipeline job id %s is not a job id (a lower-case UUID)", quote(job.ID))
 	}
 	d.rej.ID, d.rej.JobID = job.ID, job.ID
@@ -151,7 +182,7 @@ func (d *decoder) codePipelineJob(payload []byte) (Message, *Rejection) {
 func (d *decoder) recoverGate(o object) bool {
 	if job, ok, err := o.obj(jobKey); err == nil && ok {
 		d.rej.Trigger = TriggerCodePipeline
-		if id := job.lenientStr("id"); jobIDPattern.MatchString(id) {
+		if id := job.lenientStr("id"); isJobID(id) {
 			d.rej.ID, d.rej.JobID = id, id
 		}
 		return true
