@@ -102,6 +102,11 @@ func TestBootstrapUnderRuntimeInterfaceEmulator(t *testing.T) {
 	if logs := p.Logs(); !strings.Contains(logs, "END RequestId") || !strings.Contains(logs, `"decision"`) {
 		t.Errorf("logs lack the emulator's END line or prewarm's decision lines:\n%s", logs)
 	}
+	// The bootstrap registered for SIGTERM during its init, and the
+	// emulator's shutdown reached it.
+	if logs := p.Logs(); !strings.Contains(logs, "GoLangEnableSIGTERM") || !strings.Contains(logs, `"message":"shutting down"`) {
+		t.Errorf("logs lack the SIGTERM registration or prewarm's shutdown line:\n%s", logs)
+	}
 }
 
 func summarise(ms []results.Message) []string {
