@@ -4,10 +4,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -18,6 +20,7 @@ import (
 )
 
 func main() {
+	gc := holdFirstCollection(os.Getenv, debug.SetGCPercent, releaseAfterFirstCollection)
 	log := lambdacontext.NewLogger()
 	h, err := build(context.Background(), os.Getenv, os.Stdout, log)
 	if err != nil {
@@ -25,10 +28,14 @@ func main() {
 		log.Error("prewarm cannot start", "error", err.Error())
 		os.Exit(1)
 	}
+	invoke := func(ctx context.Context, payload json.RawMessage) (any, error) {
+		gc.invoked()
+		return h.Invoke(ctx, payload)
+	}
 	// Lambda sends SIGTERM only between invocations, when every result of
 	// the last one has been published: there is nothing left to flush, so
 	// exit at once instead of waiting to be killed.
-	lambda.StartWithOptions(h.Invoke, lambda.WithEnableSIGTERM(func() {
+	lambda.StartWithOptions(invoke, lambda.WithEnableSIGTERM(func() {
 		log.Info("shutting down")
 		os.Exit(0)
 	}))
