@@ -96,9 +96,10 @@ func (c *change) followUp() intent.FollowUp {
 	if d := c.deriv; d != nil {
 		f.Strategy, f.Base, f.Scale, f.ClampedBy = d.Strategy, d.Base, d.Scale, d.ClampedBy
 		f.Fallback, f.FromAutoScaling = d.Fallback, d.FromAutoScaling
-		if dm := d.Demand; dm != nil {
-			f.Demand = &intent.Demand{Qualifier: dm.Qualifier, Peak: dm.Peak, Spillover: dm.Spillover, Window: dm.Window,
-				Utilisation: dm.Utilisation, Datapoints: dm.Datapoints, RaisedBySpillover: dm.RaisedBySpillover}
+		if d.Demand != nil {
+			// The same fields in the same order: a conversion, checked by the compiler.
+			dm := intent.Demand(*d.Demand)
+			f.Demand = &dm
 		}
 		if d.From != c.it.From {
 			f.DerivedFrom = d.From
@@ -132,9 +133,9 @@ func (h *Handler) resume(r *record, f intent.FollowUp) (*change, string) {
 	}
 	deriv := &results.Derivation{Strategy: f.Strategy, From: from, Base: f.Base, Scale: f.Scale, Value: f.Value, ClampedBy: f.ClampedBy,
 		Fallback: f.Fallback, FromAutoScaling: f.FromAutoScaling}
-	if dm := f.Demand; dm != nil {
-		deriv.Demand = &results.Demand{Qualifier: dm.Qualifier, Peak: dm.Peak, Spillover: dm.Spillover, Window: dm.Window,
-			Utilisation: dm.Utilisation, Datapoints: dm.Datapoints, RaisedBySpillover: dm.RaisedBySpillover}
+	if f.Demand != nil {
+		dm := results.Demand(*f.Demand)
+		deriv.Demand = &dm
 	}
 	if deriv.Strategy == "" {
 		deriv = nil

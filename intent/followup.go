@@ -46,7 +46,8 @@ type FollowUp struct {
 	Unanswered string
 }
 
-// Demand is what the demand strategy read of the outgoing qualifier (results' derivation.demand).
+// Demand is what the demand strategy read of the outgoing qualifier: results' derivation.demand,
+// with the same fields in the same order (handler converts one to the other).
 type Demand struct {
 	Qualifier         string  `json:"qualifier"`
 	Peak              float64 `json:"peak"`
